@@ -1,0 +1,75 @@
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
+import type { GraphQLContext, ServiceInfo } from './context.ts';
+import { createRequestLog } from './plugins/use-request-log.ts';
+import { schema } from './schema/index.ts';
+
+export interface AppDependencies {
+  client: ConversationSessionClient;
+  logger: Logger;
+  service: ServiceInfo;
+}
+
+export const GRAPHQL_PATH = '/graphql';
+
+export const EXAMPLE_MUTATION = /* GraphQL */ `# Mint a session token for one conversation.
+# With the built-in emulator any id works, except ids that begin with "unknown".
+mutation CreateSession {
+  createConversationSession(input: { conversationId: "conv_example", durationInSeconds: 600 }) {
+    __typename
+    ... on ConversationSession {
+      conversationId
+      token
+      expiresAt
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+`;
+
+/** Builds the HTTP handler (GraphQL, GraphiQL, probes). It never listens: `server.ts` and tests do. */
+export function createApp({ client, logger, service }: AppDependencies) {
+  const requestLog = createRequestLog(logger);
+  // GraphiQL's page is ~9 MB of inlined assets (no CDN); render it once, not per request.
+  const graphiqlPage = renderGraphiQL({ title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION });
+
+  return createYoga<{}, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    healthCheckEndpoint: '/healthz',
+    landingPage: false,
+    graphiql: { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION },
+    renderGraphiQL: () => graphiqlPage,
+    // Never attach original errors or stacks, whatever NODE_ENV says.
+    maskedErrors: { isDev: false },
+    logging: {
+      debug: (...args) => logger.debug(args),
+      info: (...args) => logger.info(args),
+      warn: (...args) => logger.warn(args),
+      error: (...args) => logger.error({ err: args[0] }, 'unexpected error'),
+    },
+    plugins: [requestLog.plugin, useReadinessCheck({ endpoint: '/readyz', check: () => client.isOpen })],
+    context: ({ request }) => {
+      const record = requestLog.recordOf(request);
+      return {
+        requestId: record.requestId,
+        log: logger.child({ requestId: record.requestId }),
+        service,
+        createConversationSession: (conversationId, sessionRequest) =>
+          client.create(conversationId, sessionRequest, {
+            requestId: record.requestId,
+            onSettled: (outcome) => {
+              record.upstream = outcome;
+            },
+          }),
+      };
+    },
+  });
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,151 @@
+import { GraphQLError } from 'graphql';
+import {
+  InvalidArgumentError,
+  MalformedResponseError,
+  UpstreamResponseError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from '../chatbotkit/errors.ts';
+import { builder } from './builder.ts';
+
+/**
+ * The one place where upstream failures become GraphQL answers: failures a client is expected
+ * to handle become typed results (errors as data); infrastructure failures become GraphQL
+ * errors with a stable `extensions.code` and a safe message. The README's error table mirrors it.
+ */
+
+/** Codes of the GraphQL errors (not typed results) this service answers with. */
+export const GraphQLErrorCode = {
+  UpstreamUnavailable: 'UPSTREAM_UNAVAILABLE',
+  UpstreamTimeout: 'UPSTREAM_TIMEOUT',
+  UpstreamBadResponse: 'UPSTREAM_BAD_RESPONSE',
+  UpstreamError: 'UPSTREAM_ERROR',
+  GatewayMisconfigured: 'GATEWAY_MISCONFIGURED',
+} as const;
+
+abstract class ResultError extends Error {
+  abstract readonly code: string;
+}
+
+export class ConversationNotFoundError extends ResultError {
+  readonly code = 'CONVERSATION_NOT_FOUND';
+  readonly conversationId: string;
+
+  constructor(conversationId: string) {
+    super(`No conversation "${conversationId}" exists for this account.`);
+    this.conversationId = conversationId;
+  }
+}
+
+export class InvalidInputError extends ResultError {
+  readonly code = 'INVALID_INPUT';
+  readonly field: string;
+
+  constructor(field: string, reason: string) {
+    super(`${field} ${reason}.`);
+    this.field = field;
+  }
+}
+
+export class NotAuthorizedError extends ResultError {
+  readonly code = 'NOT_AUTHORIZED';
+}
+
+export class RateLimitedError extends ResultError {
+  readonly code = 'RATE_LIMITED';
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(retryAfterSeconds: number | undefined) {
+    super('Too many sessions were requested; try again later.');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export const ErrorInterface = builder.interfaceRef<ResultError>('Error').implement({
+  description: 'An expected failure, returned as data. Match on `__typename` or `code`.',
+  fields: (t) => ({
+    message: t.exposeString('message', { description: 'What went wrong, in words fit to show a developer.' }),
+    code: t.exposeString('code', { description: 'A stable machine-readable code, e.g. `CONVERSATION_NOT_FOUND`.' }),
+  }),
+});
+
+builder.objectType(ConversationNotFoundError, {
+  name: 'ConversationNotFoundError',
+  description: 'The conversation does not exist, or the gateway’s ChatBotKit account cannot see it. `code` is `CONVERSATION_NOT_FOUND`.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    conversationId: t.exposeID('conversationId', { description: 'The id that was asked for.' }),
+  }),
+});
+
+builder.objectType(InvalidInputError, {
+  name: 'InvalidInputError',
+  description: 'An argument was refused before any session was minted. `code` is `INVALID_INPUT`.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'Path of the refused argument, e.g. `input.durationInSeconds`.' }),
+  }),
+});
+
+builder.objectType(NotAuthorizedError, {
+  name: 'NotAuthorizedError',
+  description: 'ChatBotKit refused to open a session on this conversation for the gateway’s account. `code` is `NOT_AUTHORIZED`.',
+  interfaces: [ErrorInterface],
+  fields: () => ({}),
+});
+
+builder.objectType(RateLimitedError, {
+  name: 'RateLimitedError',
+  description: 'Too many sessions were requested, or the account reached its limits. `code` is `RATE_LIMITED`.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', {
+      nullable: true,
+      description: 'Seconds to wait before trying again, when ChatBotKit said; null when it did not.',
+    }),
+  }),
+});
+
+export const resultErrorTypes = [ConversationNotFoundError, InvalidInputError, NotAuthorizedError, RateLimitedError];
+
+/** Turns a failure of the session call into a typed result error or a safe GraphQL error. */
+export function toGraphQLFailure(error: unknown, conversationId: string): Error {
+  if (error instanceof InvalidArgumentError) return new InvalidInputError(`input.${error.argument}`, error.message);
+  if (error instanceof UpstreamTimeoutError) {
+    return graphQLError('ChatBotKit did not answer in time.', GraphQLErrorCode.UpstreamTimeout);
+  }
+  if (error instanceof UpstreamUnavailableError) {
+    return graphQLError('ChatBotKit could not be reached.', GraphQLErrorCode.UpstreamUnavailable);
+  }
+  if (error instanceof MalformedResponseError) {
+    return graphQLError('ChatBotKit answered with something other than a session.', GraphQLErrorCode.UpstreamBadResponse);
+  }
+  if (error instanceof UpstreamResponseError) return fromUpstreamStatus(error, conversationId);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string): Error {
+  switch (error.status) {
+    case 400:
+    case 422:
+      return new InvalidInputError('input', 'was refused by ChatBotKit');
+    case 401:
+    case 402:
+      return graphQLError('The gateway’s ChatBotKit account cannot mint sessions; its operators can see why in the gateway logs.', GraphQLErrorCode.GatewayMisconfigured);
+    case 403:
+      return new NotAuthorizedError('ChatBotKit does not allow a session on this conversation.');
+    case 404:
+      return new ConversationNotFoundError(conversationId);
+    case 429:
+      return new RateLimitedError(error.retryAfterSeconds);
+    default:
+      return error.status >= 500
+        ? graphQLError('ChatBotKit is unavailable.', GraphQLErrorCode.UpstreamUnavailable)
+        : graphQLError('ChatBotKit refused the call.', GraphQLErrorCode.UpstreamError);
+  }
+}
+
+// No `originalError`: Yoga would mask the error, and the details belong in the logs only.
+function graphQLError(message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}

@@ -1,0 +1,70 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import packageJson from '../package.json' with { type: 'json' };
+import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
+import { DEFAULT_BASE_URL } from './chatbotkit/client.ts';
+import { startEmulator } from './chatbotkit/emulator.ts';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import type { UpstreamKind } from './context.ts';
+import { createLogger } from './logger.ts';
+
+/** Process entry: read config, connect the upstream, serve, and drain on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`chatbotkit-session-gateway: ${error.message}`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+
+  const emulator = config.upstream.kind === 'emulator' ? await startEmulator() : undefined;
+  if (emulator) {
+    logger.warn({ emulator: emulator.url }, 'NOT TALKING TO CHATBOTKIT: no CHATBOTKIT_SECRET or CHATBOTKIT_API_URL is set, so sessions come from the built-in local emulator and their tokens work nowhere else');
+  }
+  const client = new ConversationSessionClient({
+    baseUrl: emulator?.url ?? (config.upstream.kind === 'http' ? config.upstream.baseUrl : undefined),
+    secret: config.upstream.kind === 'http' ? config.upstream.secret : undefined,
+    runAsUserId: config.runAsUserId,
+    timezone: config.timezone,
+    timeout: config.upstreamTimeoutMs,
+  });
+  const app = createApp({ client, logger, service: { version: packageJson.version, upstream: upstreamKind(config) } });
+
+  const server = createServer(app);
+  server.listen(config.port, config.host, () => {
+    const { address, port } = server.address() as AddressInfo;
+    logger.info({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql` }, 'gateway listening');
+  });
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: no new connections, waiting for requests in flight');
+    // Requests still running at the deadline are cut off rather than holding the process forever.
+    const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    clearTimeout(deadline);
+    await app.dispose();
+    await client.close();
+    await emulator?.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function upstreamKind(config: Config): UpstreamKind {
+  if (config.upstream.kind === 'emulator') return 'EMULATOR';
+  return new URL(config.upstream.baseUrl).origin === DEFAULT_BASE_URL ? 'CHATBOTKIT' : 'CUSTOM';
+}
+
+await main();
