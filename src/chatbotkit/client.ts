@@ -82,7 +82,7 @@ export class ChatBotKitClient {
     try {
       const response = await this.#pool.request({
         method: options.data || options.file ? 'POST' : 'GET',
-        path: this.#resolvePath(path) + encodeQuery(options.query),
+        path: resolveApiPath(this.baseUrl, path) + encodeQuery(options.query),
         headers: this.#headers(options),
         body: encodeBody(options) ?? null,
         signal: AbortSignal.timeout(timeout),
@@ -100,12 +100,6 @@ export class ChatBotKitClient {
     }
   }
 
-  // The SDK's paths start with /api; the API's own host serves them without it.
-  #resolvePath(path: string): string {
-    const apiPath = this.baseUrl.hostname === 'api.chatbotkit.com' ? path.replace(/^\/api\//, '/') : path;
-    return this.baseUrl.pathname.replace(/\/$/, '') + apiPath;
-  }
-
   #headers(options: FetchOptions): Record<string, string> {
     const { secret, runAsUserId, timezone, headers } = this.#options;
     return {
@@ -119,6 +113,12 @@ export class ChatBotKitClient {
       ...(options.requestId && { 'x-request-id': options.requestId }),
     };
   }
+}
+
+/** The SDK's paths start with `/api`; the API's own host serves them without it, others keep it. */
+export function resolveApiPath(baseUrl: URL, path: string): string {
+  const apiPath = baseUrl.hostname === 'api.chatbotkit.com' ? path.replace(/^\/api\//, '/') : path;
+  return baseUrl.pathname.replace(/\/$/, '') + apiPath;
 }
 
 function encodeBody(options: FetchOptions): string | FormData | undefined {

@@ -1,0 +1,85 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createApp, GRAPHQL_PATH, type App } from '../../src/app.ts';
+import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
+import type { ChatBotKitClientOptions } from '../../src/chatbotkit/client.ts';
+import type { UpstreamKind } from '../../src/context.ts';
+import { createLogger } from '../../src/logger.ts';
+
+export interface TestGateway {
+  /** `http://127.0.0.1:<port>/graphql` */
+  url: string;
+  app: App;
+  client: ConversationSessionClient;
+  /** Every log line the gateway wrote, as text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** The real app on a real port, over a real client to `baseUrl`, with its log lines captured. */
+export async function startGateway(
+  baseUrl: string,
+  options: Omit<ChatBotKitClientOptions, 'baseUrl'> & { upstream?: UpstreamKind } = {},
+): Promise<TestGateway> {
+  const logs: string[] = [];
+  const logger = createLogger(
+    'debug',
+    new Writable({
+      write(chunk, _encoding, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  const client = new ConversationSessionClient({ timeout: 2_000, ...options, baseUrl });
+  const app = createApp({ client, logger, service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${GRAPHQL_PATH}`,
+    app,
+    client,
+    logs,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await client.close();
+    },
+  };
+}
+
+export interface GraphQLResponse {
+  status: number;
+  headers: Headers;
+  body: { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+}
+
+/** POSTs a GraphQL operation the way a client would. */
+export async function postGraphQL(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+}
+
+export const CREATE_SESSION = /* GraphQL */ `
+  mutation CreateSession($input: CreateConversationSessionInput!) {
+    createConversationSession(input: $input) {
+      __typename
+      ... on ConversationSession { conversationId token expiresAt }
+      ... on Error { code message }
+      ... on InvalidInputError { field }
+      ... on ConversationNotFoundError { conversationId }
+      ... on RateLimitedError { retryAfterSeconds }
+    }
+  }
+`;

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const SERVER_ENTRY = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** Base URL, e.g. `http://127.0.0.1:41234`, once it listens. */
+  url: string;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Runs `node src/server.ts` as `npm start` does, with only the given environment. */
+export function runServer(env: Record<string, string>): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** Starts the server and waits for its "gateway listening" line. */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const run = runServer(env);
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${run.output()}`)), 15_000);
+    const look = (): void => {
+      const match = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(run.output());
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    run.child.stdout?.on('data', look);
+    void run.exited.then(() => reject(new Error(`server exited:\n${run.output()}`)));
+  });
+  return { ...run, url };
+}

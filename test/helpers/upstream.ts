@@ -1,0 +1,83 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+
+/** One request as the upstream saw it. */
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** Identifies the TCP connection, to see keep-alive reuse. */
+  socket: string;
+}
+
+/** What the scripted upstream does with a request. */
+export type UpstreamReply =
+  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  | 'hang'
+  | 'reset';
+
+export interface ScriptedUpstream {
+  url: string;
+  requests: RecordedRequest[];
+  /** Replaces the reply for the requests that follow. */
+  reply(reply: UpstreamReply | ((request: RecordedRequest) => UpstreamReply)): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 that records every request and answers as scripted: a
+ * status and body (a string is sent as is, anything else as JSON), a delay, a hang or a reset.
+ */
+export async function startScriptedUpstream(initial: UpstreamReply = { status: 200, body: {} }): Promise<ScriptedUpstream> {
+  let script: UpstreamReply | ((request: RecordedRequest) => UpstreamReply) = initial;
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const recorded: RecordedRequest = {
+      method: request.method ?? '',
+      url: request.url ?? '',
+      headers: request.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      socket: `${request.socket.remoteAddress}:${request.socket.remotePort}`,
+    };
+    requests.push(recorded);
+    const reply = typeof script === 'function' ? script(recorded) : script;
+    if (reply === 'hang') return;
+    if (reply === 'reset') return void request.socket.destroy();
+    if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    send(response, reply.status, reply.body, reply.headers);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    reply: (next) => {
+      script = next;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  response.end(text);
+}
+
+/** A valid session answer, as ChatBotKit sends it. */
+export function sessionBody(conversationId = 'conv1', token = 'tok_secret_value_123'): { id: string; token: string; expiresAt: number } {
+  return { id: conversationId, token, expiresAt: Date.UTC(2030, 0, 1) };
+}
