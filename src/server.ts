@@ -46,7 +46,11 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: no new connections, waiting for requests in flight');
     // Requests still running at the deadline are cut off rather than holding the process forever.
-    const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
+    const deadline = setTimeout(() => {
+      logger.warn('drain deadline reached: closing the connections still open');
+      server.closeAllConnections();
+      void client.destroy();
+    }, config.shutdownTimeoutMs).unref();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -74,6 +74,11 @@ export class ChatBotKitClient {
     if (this.isOpen) await this.#pool.close();
   }
 
+  /** Closes the sockets now; calls in flight fail as unavailable. */
+  async destroy(): Promise<void> {
+    if (!this.#pool.destroyed) await this.#pool.destroy();
+  }
+
   /** Calls `path` (an SDK path such as `/api/v1/...`) and returns the parsed JSON answer. */
   async clientFetch(path: string, options: FetchOptions = {}): Promise<unknown> {
     const timeout = options.timeout ?? this.#timeout;
@@ -90,7 +95,7 @@ export class ChatBotKitClient {
       status = response.statusCode;
       const text = await readText(response.body, status);
       if (status < 200 || status > 299) {
-        throw parseErrorResponse(status, text, response.headers['retry-after']);
+        throw parseErrorResponse(status, this.#scrub(text), response.headers['retry-after']);
       }
       return parseJson(status, text);
     } catch (error) {
@@ -98,6 +103,12 @@ export class ChatBotKitClient {
     } finally {
       options.onSettled?.({ status, durationMs: performance.now() - started });
     }
+  }
+
+  // An upstream that echoes the secret back must not put it into our errors and logs.
+  #scrub(text: string): string {
+    const { secret } = this.#options;
+    return secret ? text.replaceAll(secret, '[redacted]') : text;
   }
 
   #headers(options: FetchOptions): Record<string, string> {

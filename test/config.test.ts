@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { runServer } from './helpers/process.ts';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('defaults to a local, loopback-only gateway on the emulator', () => {
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      upstream: { kind: 'emulator' },
+      runAsUserId: undefined,
+      timezone: undefined,
+      upstreamTimeoutMs: 10_000,
+      shutdownTimeoutMs: 10_000,
+      logLevel: 'info',
+      production: false,
+    });
+  });
+
+  it('switches to the ChatBotKit API when a secret is set', () => {
+    const config = loadConfig({ CHATBOTKIT_SECRET: 'sk-1', CHATBOTKIT_RUNAS_USER_ID: 'u1', CHATBOTKIT_TIMEZONE: 'Asia/Tokyo' });
+    expect(config.upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: 'sk-1' });
+    expect(config).toMatchObject({ runAsUserId: 'u1', timezone: 'Asia/Tokyo' });
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT must be a whole number from 0 to 65535/],
+    [{ PORT: '70000' }, /^PORT must be/],
+    [{ UPSTREAM_TIMEOUT_MS: '5' }, /^UPSTREAM_TIMEOUT_MS must be a whole number from 100 to 120000/],
+    [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /^SHUTDOWN_TIMEOUT_MS must be/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ CHATBOTKIT_TIMEZONE: 'Mars/Olympus' }, /^CHATBOTKIT_TIMEZONE must be an IANA time zone/],
+    [{ CHATBOTKIT_API_URL: 'not a url' }, /^CHATBOTKIT_API_URL must be an absolute http\(s\) URL/],
+    [{ CHATBOTKIT_API_URL: 'ftp://example.com' }, /^CHATBOTKIT_API_URL must use http or https/],
+    [{ CHATBOTKIT_API_URL: 'https://user:pw@example.com' }, /^CHATBOTKIT_API_URL must not carry credentials/],
+    [{ CHATBOTKIT_API_URL: 'http://cbk.example.com', CHATBOTKIT_SECRET: 's' }, /secret would cross the network unencrypted/],
+    [{ NODE_ENV: 'production' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
+    [{ NODE_ENV: 'production', CHATBOTKIT_API_URL: 'https://proxy.example' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
+  ])('refuses %j with one clear message', (env, message) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y', UPSTREAM_TIMEOUT_MS: 'z' })).toHaveLength(3);
+  });
+
+  it('allows plain http to a loopback upstream with a secret (a local proxy or emulator)', () => {
+    expect(problemsOf({ CHATBOTKIT_API_URL: 'http://127.0.0.1:9000', CHATBOTKIT_SECRET: 's' })).toEqual([]);
+  });
+
+  it('makes the process print each problem and exit with code 1', async () => {
+    const server = runServer({ PORT: 'eighty', LOG_LEVEL: 'loud' });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('PORT must be a whole number');
+    expect(server.output()).toContain('LOG_LEVEL must be one of');
+  });
+
+  it('makes the process refuse production without a secret', async () => {
+    const server = runServer({ NODE_ENV: 'production' });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('refusing to serve sessions from the local emulator');
+  });
+});

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { startServerProcess } from './helpers/process.ts';
+import { sessionBody, startScriptedUpstream } from './helpers/upstream.ts';
+
+describe('npm start with nothing configured', () => {
+  it('serves the mutation from the embedded emulator and says so loudly', async () => {
+    const server = await startServerProcess();
+    try {
+      const { body } = await postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_demo', durationInSeconds: 60 } });
+      expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession', conversationId: 'conv_demo' });
+      const service = await postGraphQL(`${server.url}/graphql`, '{ service { upstream } }');
+      expect(service.body.data).toEqual({ service: { upstream: 'EMULATOR' } });
+      expect(server.output()).toMatch(/"level":40,.*NOT TALKING TO CHATBOTKIT/);
+      expect(server.output()).toContain('"url":"http://127.0.0.1:');
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+  });
+});
+
+describe('HTTP endpoints', () => {
+  let emulator: RunningEmulator;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    gateway = await startGateway(emulator.url);
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await emulator.close();
+  });
+
+  it('serves GraphiQL to a browser with every asset inline and the example mutation ready', async () => {
+    const response = await fetch(gateway.url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    const html = await response.text();
+    expect(html).toContain('<title>ChatBotKit session gateway</title>');
+    expect(html).toContain('mutation CreateSession');
+    // Nothing may be loaded from another origin: no CDN scripts, styles, fonts or imports.
+    const external = html.match(/(?:src|href)\s*=\s*["']https?:\/\/[^"']+|url\(\s*["']?https?:\/\/[^)]+|import\(\s*["']https?:\/\/[^"']+|@import\s+["']https?:/g);
+    expect(external).toBeNull();
+  });
+
+  it('answers GET queries but refuses GET mutations', async () => {
+    const query = await fetch(`${gateway.url}?query=${encodeURIComponent('{ service { version } }')}`);
+    expect(await query.json()).toEqual({ data: { service: { version: 'test' } } });
+    const mutation = await fetch(`${gateway.url}?query=${encodeURIComponent('mutation { createConversationSession(input: {conversationId: "c"}) { __typename } }')}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(mutation.status).toBe(405);
+  });
+
+  it('answers /healthz with 200', async () => {
+    const response = await fetch(new URL('/healthz', gateway.url));
+    expect(response.status).toBe(200);
+  });
+
+  it('answers /readyz with 200 while the upstream pool is open, 503 once it is closed', async () => {
+    expect((await fetch(new URL('/readyz', gateway.url))).status).toBe(200);
+    const other = await startGateway(emulator.url);
+    await other.client.close();
+    expect((await fetch(new URL('/readyz', other.url))).status).toBe(503);
+    await other.close();
+  });
+});
+
+describe('request logs', () => {
+  const SECRET = 'sk-never-in-logs-91c2';
+
+  it('log one line per request with id, operation, upstream status and duration, and never the secret or a token', async () => {
+    const emulator = await startEmulator({ secret: SECRET });
+    const gateway = await startGateway(emulator.url, { secret: SECRET });
+    const broken = await startScriptedUpstream({ status: 500, body: { message: `echo ${SECRET}`, code: 'INTERNAL_SERVER_ERROR' } });
+    const brokenGateway = await startGateway(broken.url, { secret: SECRET });
+    try {
+      const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_log' } }, { 'x-request-id': 'log-test-1' });
+      const token: string = body.data?.['createConversationSession'].token;
+      await postGraphQL(brokenGateway.url, CREATE_SESSION, { input: { conversationId: 'conv_log' } });
+
+      const lines = gateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const requestLines = lines.filter((line) => line['msg'] === 'request' && line['requestId'] === 'log-test-1');
+      expect(requestLines).toHaveLength(1);
+      expect(requestLines[0]).toMatchObject({ operationName: 'CreateSession', upstreamStatus: 200, status: 200, path: '/graphql', method: 'POST' });
+      expect(requestLines[0]?.['durationMs']).toEqual(expect.any(Number));
+      expect(requestLines[0]?.['upstreamMs']).toEqual(expect.any(Number));
+
+      const brokenLines = brokenGateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(brokenLines.find((line) => line['msg'] === 'request')).toMatchObject({ upstreamStatus: 500, errorCodes: ['UPSTREAM_UNAVAILABLE'] });
+
+      const everything = [...gateway.logs, ...brokenGateway.logs].join('');
+      expect(everything).not.toContain(token);
+      expect(everything).not.toContain(SECRET.slice(3));
+    } finally {
+      await gateway.close();
+      await brokenGateway.close();
+      await emulator.close();
+      await broken.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes a request in flight on SIGTERM, then exits 0', async () => {
+    const upstream = await startScriptedUpstream({ status: 200, body: sessionBody('conv_slow', 'tok_slow'), delayMs: 1_000 });
+    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url });
+    try {
+      const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_slow' } });
+      await expect.poll(() => upstream.requests.length).toBe(1);
+      server.child.kill('SIGTERM');
+      const { body } = await inFlight;
+      expect(body.data?.['createConversationSession']).toMatchObject({ token: 'tok_slow' });
+      expect(await server.exited).toBe(0);
+      expect(server.output()).toContain('draining');
+      await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    } finally {
+      server.child.kill('SIGKILL');
+      await upstream.close();
+    }
+  });
+
+  it('cuts off requests still running at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
+    const upstream = await startScriptedUpstream('hang');
+    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000' });
+    try {
+      const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_hang' } }).catch((error: unknown) => error);
+      await expect.poll(() => upstream.requests.length).toBe(1);
+      const started = performance.now();
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      expect(performance.now() - started).toBeLessThan(8_000);
+      expect(await inFlight).toBeInstanceOf(Error);
+    } finally {
+      server.child.kill('SIGKILL');
+      await upstream.close();
+    }
+  });
+});
