@@ -1,16 +1,27 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.ts';
 
+export interface LoggerOptions {
+  /** Values that must never appear in a log line, whatever carries them (an error message, an echoed body). */
+  scrub?: readonly (string | undefined)[];
+  /** Where lines go. Default stdout. */
+  destination?: DestinationStream;
+}
+
 /**
- * JSON lines on stdout. Redaction is a second line of defence: the code never hands the
- * secret or a session token to the logger in the first place.
+ * JSON lines. Two lines of defence behind the first (the code never hands the secret or a
+ * session token to the logger): key-based redaction, and value-based scrubbing of each line.
  */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+export function createLogger(level: LogLevel, { scrub = [], destination }: LoggerOptions = {}): Logger {
+  const secrets = scrub.filter((value): value is string => Boolean(value));
   return pino(
     {
       level,
       base: { service: 'chatbotkit-session-gateway' },
       redact: { paths: ['secret', 'token', '*.token', '*.secret', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
+      ...(secrets.length > 0 && {
+        hooks: { streamWrite: (line: string) => secrets.reduce((text, secret) => text.replaceAll(secret, '[redacted]'), line) },
+      }),
     },
     destination,
   );

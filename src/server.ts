@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     console.error(`chatbotkit-session-gateway: ${error.message}`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined] });
 
   const emulator = config.upstream.kind === 'emulator' ? await startEmulator() : undefined;
   if (emulator) {

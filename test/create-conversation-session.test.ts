@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
+import { ConversationSessionClient } from '../src/chatbotkit/conversation-session.ts';
 import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
+import { createLogger } from '../src/logger.ts';
 import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { sessionBody, startScriptedUpstream, type ScriptedUpstream, type UpstreamReply } from './helpers/upstream.ts';
 
@@ -145,5 +148,38 @@ describe('createConversationSession when the upstream answers otherwise', () => 
     upstream.reply({ status: 200, body: sessionBody('conv1', 'tok_after') });
     const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
     expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession', token: 'tok_after' });
+  });
+});
+
+describe('a bug inside the gateway', () => {
+  it('reaches the client as a masked INTERNAL_SERVER_ERROR, even with NODE_ENV=development', async () => {
+    // Fault injection: a client whose create() fails the way a programming error would.
+    class FaultyClient extends ConversationSessionClient {
+      override create(): never {
+        throw new TypeError(`cannot read "token" of undefined at /srv/gateway/src/internal.ts:12 (${SECRET})`);
+      }
+    }
+    const previous = process.env['NODE_ENV'];
+    process.env['NODE_ENV'] = 'development';
+    const logs: string[] = [];
+    const app = createApp({
+      client: new FaultyClient({ baseUrl: 'http://127.0.0.1:9' }),
+      logger: createLogger('error', { scrub: [SECRET], destination: { write: (line: string) => void logs.push(line) } }),
+      service: { version: 'test', upstream: 'CUSTOM' },
+    });
+    process.env['NODE_ENV'] = previous;
+
+    const response = await app.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: CREATE_SESSION, variables: { input: { conversationId: 'conv1' } } }),
+    });
+    const body = await response.json();
+    expect(body.errors).toEqual([
+      { message: 'Unexpected error.', locations: expect.any(Array), path: ['createConversationSession'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ]);
+    expect(JSON.stringify(body)).not.toMatch(/internal\.ts|cannot read|sk-live/);
+    expect(logs.join('')).toContain('cannot read');
+    expect(logs.join('')).not.toContain(SECRET);
   });
 });

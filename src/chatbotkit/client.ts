@@ -95,7 +95,7 @@ export class ChatBotKitClient {
       status = response.statusCode;
       const text = await readText(response.body, status);
       if (status < 200 || status > 299) {
-        throw parseErrorResponse(status, this.#scrub(text), response.headers['retry-after']);
+        throw parseErrorResponse(status, text, response.headers['retry-after']);
       }
       return parseJson(status, text);
     } catch (error) {
@@ -103,12 +103,6 @@ export class ChatBotKitClient {
     } finally {
       options.onSettled?.({ status, durationMs: performance.now() - started });
     }
-  }
-
-  // An upstream that echoes the secret back must not put it into our errors and logs.
-  #scrub(text: string): string {
-    const { secret } = this.#options;
-    return secret ? text.replaceAll(secret, '[redacted]') : text;
   }
 
   #headers(options: FetchOptions): Record<string, string> {

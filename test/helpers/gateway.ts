@@ -23,15 +23,15 @@ export async function startGateway(
   options: Omit<ChatBotKitClientOptions, 'baseUrl'> & { upstream?: UpstreamKind } = {},
 ): Promise<TestGateway> {
   const logs: string[] = [];
-  const logger = createLogger(
-    'debug',
-    new Writable({
+  const logger = createLogger('debug', {
+    scrub: [options.secret],
+    destination: new Writable({
       write(chunk, _encoding, done) {
         logs.push(String(chunk));
         done();
       },
     }),
-  );
+  });
   const client = new ConversationSessionClient({ timeout: 2_000, ...options, baseUrl });
   const app = createApp({ client, logger, service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
   const server = createServer(app);
