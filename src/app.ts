@@ -1,4 +1,6 @@
+import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
@@ -53,9 +55,16 @@ export function createApp({ client, logger, service }: AppDependencies) {
       warn: (...args) => logger.warn(args),
       error: (...args) => logger.error({ err: args[0] }, 'unexpected error'),
     },
-    plugins: [requestLog.plugin, useReadinessCheck({ endpoint: '/readyz', check: () => client.isOpen })],
+    plugins: [
+      requestLog.plugin,
+      useReadinessCheck({ endpoint: '/readyz', check: () => client.isOpen }),
+      // Federated tracing: answers only when the router sends `apollo-federation-include-trace: ftv1`.
+      // Errors in the trace keep only our own safe messages, as the response does.
+      useApolloInlineTrace({ rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.') }),
+    ],
     context: ({ request }) => {
       const record = requestLog.recordOf(request);
+      const traceHeaders = traceContextOf(request.headers);
       return {
         requestId: record.requestId,
         log: logger.child({ requestId: record.requestId }),
@@ -63,6 +72,7 @@ export function createApp({ client, logger, service }: AppDependencies) {
         createConversationSession: (conversationId, sessionRequest) =>
           client.create(conversationId, sessionRequest, {
             requestId: record.requestId,
+            headers: traceHeaders,
             onSettled: (outcome) => {
               record.upstream = outcome;
             },
@@ -73,3 +83,17 @@ export function createApp({ client, logger, service }: AppDependencies) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
+
+/**
+ * The caller's W3C trace context, passed on unchanged so that the upstream's spans join the
+ * caller's trace; malformed values are dropped rather than forwarded.
+ */
+function traceContextOf(headers: Headers): Record<string, string> {
+  const traceparent = headers.get('traceparent');
+  if (!traceparent || !TRACEPARENT.test(traceparent)) return {};
+  const tracestate = headers.get('tracestate');
+  return tracestate && TRACESTATE.test(tracestate) ? { traceparent, tracestate } : { traceparent };
+}

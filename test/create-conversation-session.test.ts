@@ -68,9 +68,9 @@ describe('createConversationSession against the emulator', () => {
     expect(body.errors?.[0]?.message).toContain('durationInSeconds');
   });
 
-  it('answers Query.service with the version, upstream kind and duration limit', async () => {
-    const { body } = await postGraphQL(gateway.url, '{ service { version upstream maxDurationInSeconds } }');
-    expect(body.data).toEqual({ service: { version: 'test', upstream: 'CUSTOM', maxDurationInSeconds: 86_400 } });
+  it('answers Query.sessionGateway with the version, upstream kind and duration limit', async () => {
+    const { body } = await postGraphQL(gateway.url, '{ sessionGateway { version upstream maxDurationInSeconds } }');
+    expect(body.data).toEqual({ sessionGateway: { version: 'test', upstream: 'CUSTOM', maxDurationInSeconds: 86_400 } });
   });
 });
 

@@ -10,8 +10,8 @@ describe('npm start with nothing configured', () => {
     try {
       const { body } = await postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_demo', durationInSeconds: 60 } });
       expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession', conversationId: 'conv_demo' });
-      const service = await postGraphQL(`${server.url}/graphql`, '{ service { upstream } }');
-      expect(service.body.data).toEqual({ service: { upstream: 'EMULATOR' } });
+      const service = await postGraphQL(`${server.url}/graphql`, '{ sessionGateway { upstream } }');
+      expect(service.body.data).toEqual({ sessionGateway: { upstream: 'EMULATOR' } });
       expect(server.output()).toMatch(/"level":40,.*NOT TALKING TO CHATBOTKIT/);
       expect(server.output()).toContain('"url":"http://127.0.0.1:');
     } finally {
@@ -47,8 +47,8 @@ describe('HTTP endpoints', () => {
   });
 
   it('answers GET queries but refuses GET mutations', async () => {
-    const query = await fetch(`${gateway.url}?query=${encodeURIComponent('{ service { version } }')}`);
-    expect(await query.json()).toEqual({ data: { service: { version: 'test' } } });
+    const query = await fetch(`${gateway.url}?query=${encodeURIComponent('{ sessionGateway { version } }')}`);
+    expect(await query.json()).toEqual({ data: { sessionGateway: { version: 'test' } } });
     const mutation = await fetch(`${gateway.url}?query=${encodeURIComponent('mutation { createConversationSession(input: {conversationId: "c"}) { __typename } }')}`, {
       headers: { accept: 'application/json' },
     });

@@ -1,12 +1,19 @@
 import type { ConversationSessionCreateResponse } from '../chatbotkit/conversation-session.ts';
 import { MAX_DURATION_IN_SECONDS } from '../chatbotkit/conversation-session.ts';
 import { builder } from './builder.ts';
+import { Conversation } from './conversation.ts';
 import { resultErrorTypes, toGraphQLFailure } from './errors.ts';
 
 export const ConversationSession = builder.objectRef<ConversationSessionCreateResponse>('ConversationSession').implement({
+  tag: 'sessions',
   description: 'A short-lived credential that lets a browser or app talk to one conversation directly, without the account secret.',
   fields: (t) => ({
     conversationId: t.id({ description: 'The conversation the token opens.', resolve: (session) => session.id }),
+    conversation: t.field({
+      type: Conversation,
+      description: 'The conversation the token opens, as an entity other subgraphs can add fields to.',
+      resolve: (session) => ({ id: session.id }),
+    }),
     token: t.exposeString('token', {
       description: 'The session token. Whoever holds it can act on the conversation until `expiresAt`: keep it out of logs and URLs.',
     }),
@@ -33,6 +40,7 @@ builder.mutationType({ description: 'Operations that change state upstream.' });
 builder.mutationField('createConversationSession', (t) =>
   t.field({
     type: ConversationSession,
+    tag: 'sessions',
     description: 'Mints a session token for one conversation. Expected failures come back as typed results; match on `__typename`.',
     args: { input: t.arg({ type: CreateConversationSessionInput, required: true, description: 'The conversation and duration.' }) },
     errors: {

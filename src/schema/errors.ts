@@ -80,6 +80,7 @@ builder.objectType(ConversationNotFoundError, {
 
 builder.objectType(InvalidInputError, {
   name: 'InvalidInputError',
+  shareable: true,
   description: 'An argument was refused before any session was minted. `code` is `INVALID_INPUT`.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
@@ -89,6 +90,7 @@ builder.objectType(InvalidInputError, {
 
 builder.objectType(NotAuthorizedError, {
   name: 'NotAuthorizedError',
+  shareable: true,
   description: 'ChatBotKit refused to open a session on this conversation for the gateway’s account. `code` is `NOT_AUTHORIZED`.',
   interfaces: [ErrorInterface],
   fields: () => ({}),
@@ -96,6 +98,7 @@ builder.objectType(NotAuthorizedError, {
 
 builder.objectType(RateLimitedError, {
   name: 'RateLimitedError',
+  shareable: true,
   description: 'Too many sessions were requested, or the account reached its limits. `code` is `RATE_LIMITED`.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
@@ -105,6 +108,9 @@ builder.objectType(RateLimitedError, {
     }),
   }),
 });
+
+// The generic error shapes are @shareable: other subgraphs of a supergraph are likely to
+// declare the same names, and composition merges shareable types instead of refusing them.
 
 export const resultErrorTypes = [ConversationNotFoundError, InvalidInputError, NotAuthorizedError, RateLimitedError];
 

@@ -1,8 +1,20 @@
 import { builder } from './builder.ts';
 import './scalars.ts';
 import './errors.ts';
+import './conversation.ts';
 import './conversation-session.ts';
 import './service.ts';
 
-/** The public schema, built once at import. */
-export const schema = builder.toSchema();
+/** Builds the schema this service serves: the public API plus what a router needs (`_service`, `_entities`). */
+export function buildSubgraphSchema() {
+  return builder.toSubGraphSchema({
+    linkUrl: 'https://specs.apollo.dev/federation/v2.6',
+    federationDirectives: ['@key', '@shareable', '@tag', '@inaccessible'],
+  });
+}
+
+// Envelop plugins (e.g. inline tracing) wrap this schema's resolvers in place once Yoga uses it.
+export const schema = buildSubgraphSchema();
+
+/** The API as a client writes operations against it, without the federation machinery. */
+export const publicSchema = builder.toSchema();
