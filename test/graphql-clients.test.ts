@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { generate } from '@graphql-codegen/cli';
+import { ClientError } from 'graphql-request';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSessionWithGraphQLRequest } from '../examples/graphql-request.ts';
+import { createSessionWithUrql } from '../examples/urql.ts';
+import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
+import { startGateway, type TestGateway } from './helpers/gateway.ts';
+import { startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('GraphQL clients over HTTP', () => {
+  let emulator: RunningEmulator;
+  let gateway: TestGateway;
+  let failing: ScriptedUpstream;
+  let failingGateway: TestGateway;
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    gateway = await startGateway(emulator.url);
+    failing = await startScriptedUpstream({ status: 503, body: 'down for maintenance' });
+    failingGateway = await startGateway(failing.url);
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await failingGateway.close();
+    await emulator.close();
+    await failing.close();
+  });
+
+  const clients = [
+    ['graphql-request', createSessionWithGraphQLRequest],
+    ['@urql/core', createSessionWithUrql],
+  ] as const;
+
+  describe.each(clients)('%s', (_name, createSession) => {
+    it('sends variables and gets a session back', async () => {
+      const result = await createSession(gateway.url, 'conv_client');
+      expect(result).toMatchObject({ __typename: 'ConversationSession', conversationId: 'conv_client', token: expect.any(String) });
+      if (result.__typename !== 'ConversationSession') throw new Error('unreachable');
+      const expiresIn = Date.parse(result.expiresAt) - Date.now();
+      expect(expiresIn).toBeGreaterThan(590_000);
+      expect(expiresIn).toBeLessThanOrEqual(600_000);
+    });
+
+    it('gets an expected failure as data', async () => {
+      expect(await createSession(gateway.url, 'unknown_conv')).toMatchObject({
+        __typename: 'ConversationNotFoundError',
+        code: 'CONVERSATION_NOT_FOUND',
+      });
+      expect(await createSession(gateway.url, 'bad id!')).toMatchObject({ __typename: 'InvalidInputError', field: 'input.conversationId' });
+    });
+  });
+
+  it('graphql-request throws a ClientError carrying the GraphQL error code', async () => {
+    const error = await createSessionWithGraphQLRequest(failingGateway.url, 'conv_1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClientError);
+    expect((error as ClientError).response.errors?.[0]).toMatchObject({
+      message: 'ChatBotKit is unavailable.',
+      extensions: { code: 'UPSTREAM_UNAVAILABLE' },
+    });
+  });
+
+  it('urql reports a CombinedError carrying the GraphQL error code', async () => {
+    const error = await createSessionWithUrql(failingGateway.url, 'conv_1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'CombinedError', graphQLErrors: [expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE' } })] });
+  });
+});
+
+describe('typed operations (npm run codegen)', () => {
+  it('examples/generated/graphql.ts is what codegen produces from the committed schema', async () => {
+    const [output] = await generate({ cwd: root, ...(await import('../codegen.ts')).default, silent: true }, false);
+    expect(readFileSync(new URL('../examples/generated/graphql.ts', import.meta.url), 'utf8')).toBe(output?.content);
+  });
+
+  it('type-checks correct client calls and rejects wrong ones', async () => {
+    const tsc = fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url));
+    const run = promisify(execFile)(tsc, ['-p', 'test/fixtures/tsconfig.typed-client.json'], { cwd: root });
+    await expect(run).resolves.toMatchObject({ stdout: '' });
+  });
+});
