@@ -4,12 +4,10 @@ import { composeServices } from '@apollo/composition';
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { propagateHeaders } from '../examples/supergraph/forward-headers.ts';
 import { startConversationsSubgraph, CONVERSATIONS_SDL, type ConversationsSubgraph } from './helpers/conversations-subgraph.ts';
 import { postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { sessionBody, startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
-
-/** The headers a router must pass to this subgraph, as the README documents. */
-export const FORWARDED_HEADERS = ['authorization', 'x-request-id', 'traceparent', 'tracestate'];
 
 /** Reads the subgraph SDL from the running service, as a router or `rover` does. */
 async function fetchSubgraphSdl(url: string): Promise<string> {
@@ -39,15 +37,8 @@ describe('this service in a federated supergraph', () => {
     const composition = await compose(sessions.url, conversations.url);
     if (composition.errors) throw new Error(composition.errors.map((error) => error.message).join('\n'));
 
-    // A real federation gateway (Hive Gateway), forwarding the documented headers.
-    router = createGatewayRuntime({
-      supergraph: composition.supergraphSdl,
-      logging: false,
-      propagateHeaders: {
-        fromClientToSubgraphs: ({ request }) =>
-          Object.fromEntries(FORWARDED_HEADERS.map((name) => [name, request.headers.get(name)])),
-      },
-    });
+    // A real federation gateway (Hive Gateway), configured as the README shows.
+    router = createGatewayRuntime({ supergraph: composition.supergraphSdl, logging: false, propagateHeaders });
     routerServer = createServer(router);
     await new Promise<void>((resolve) => routerServer.listen(0, '127.0.0.1', resolve));
     routerUrl = `http://127.0.0.1:${(routerServer.address() as AddressInfo).port}/graphql`;
