@@ -4,9 +4,14 @@ import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
+import type { Config } from './config.ts';
 import type { GraphQLContext, ServiceInfo } from './context.ts';
+import { useOneSessionPerOperation } from './plugins/use-one-session-per-operation.ts';
 import { createRequestLog } from './plugins/use-request-log.ts';
 import { schema } from './schema/index.ts';
+
+/** The parts of the configuration the HTTP handler uses. */
+export type AppConfig = Pick<Config, 'corsOrigins'>;
 
 export interface AppDependencies {
   client: ConversationSessionClient;
@@ -35,7 +40,7 @@ mutation CreateSession {
 `;
 
 /** Builds the HTTP handler (GraphQL, GraphiQL, probes). It never listens: `server.ts` and tests do. */
-export function createApp({ client, logger, service }: AppDependencies) {
+export function createApp(config: AppConfig, { client, logger, service }: AppDependencies) {
   const requestLog = createRequestLog(logger);
   // GraphiQL's page is ~9 MB of inlined assets (no CDN); render it once, not per request.
   const graphiqlPage = renderGraphiQL({ title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION });
@@ -45,6 +50,7 @@ export function createApp({ client, logger, service }: AppDependencies) {
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/healthz',
     landingPage: false,
+    cors: corsOptions(config.corsOrigins),
     graphiql: { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION },
     renderGraphiQL: () => graphiqlPage,
     // Never attach original errors or stacks, whatever NODE_ENV says.
@@ -57,6 +63,7 @@ export function createApp({ client, logger, service }: AppDependencies) {
     },
     plugins: [
       requestLog.plugin,
+      useOneSessionPerOperation(),
       useReadinessCheck({ endpoint: '/readyz', check: () => client.isOpen }),
       // Federated tracing: answers only when the router sends `apollo-federation-include-trace: ftv1`.
       // Errors in the trace keep only our own safe messages, as the response does.
@@ -83,6 +90,20 @@ export function createApp({ client, logger, service }: AppDependencies) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+// Same-origin only unless origins are listed; never with credentials, since callers
+// authenticate with headers, not cookies.
+function corsOptions(origins: readonly string[]) {
+  if (origins.length === 0) return false;
+  return {
+    origin: [...origins],
+    credentials: false,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type', 'accept', 'authorization', 'x-api-key', 'x-request-id', 'traceparent', 'tracestate'],
+    exposedHeaders: ['x-request-id'],
+    maxAge: 600,
+  };
+}
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const TRACESTATE = /^[\x20-\x7e]{1,512}$/;

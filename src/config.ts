@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { DEFAULT_BASE_URL } from './chatbotkit/client.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -21,6 +22,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
   production: boolean;
+  /** Browser origins allowed to call the gateway (CORS); empty means same-origin only. */
+  corsOrigins: readonly string[];
 }
 
 /** Every problem found in the environment, one line each. */
@@ -53,9 +56,18 @@ export function loadConfig(env: Env): Readonly<Config> {
     return value;
   };
 
+  // Values sent as HTTP headers must be legal header values, or every call would fail later.
+  const headerValue = (name: string): string | undefined => {
+    const value = read(name);
+    if (value !== undefined && !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) {
+      problems.push(`${name} must be printable ASCII, as it is sent as an HTTP header`);
+    }
+    return value;
+  };
+
   const production = read('NODE_ENV') === 'production';
   const upstream = readUpstream(read('CHATBOTKIT_API_URL'), read('CHATBOTKIT_SECRET'), production, problems);
-  const timezone = read('CHATBOTKIT_TIMEZONE');
+  const timezone = headerValue('CHATBOTKIT_TIMEZONE');
   if (timezone !== undefined && !isTimeZone(timezone)) {
     problems.push(`CHATBOTKIT_TIMEZONE must be an IANA time zone such as "Europe/London" (got "${timezone}")`);
   }
@@ -64,16 +76,22 @@ export function loadConfig(env: Env): Readonly<Config> {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
 
+  const host = read('HOST') ?? '127.0.0.1';
+  if (host !== 'localhost' && isIP(host) === 0) {
+    problems.push(`HOST must be an IP address such as 127.0.0.1, 0.0.0.0 or ::, or localhost (got "${host}")`);
+  }
+
   const config: Config = {
     port: integer('PORT', 4000, 0, 65_535),
-    host: read('HOST') ?? '127.0.0.1',
+    host,
     upstream,
-    runAsUserId: read('CHATBOTKIT_RUNAS_USER_ID'),
+    runAsUserId: headerValue('CHATBOTKIT_RUNAS_USER_ID'),
     timezone,
     upstreamTimeoutMs: integer('UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 300_000),
     logLevel: logLevel as LogLevel,
     production,
+    corsOrigins: readCorsOrigins(read('CORS_ORIGINS'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
@@ -108,7 +126,24 @@ function readUpstream(apiUrl: string | undefined, secret: string | undefined, pr
 }
 
 function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
+  return hostname === 'localhost' || hostname === '[::1]' || (isIP(hostname) === 4 && hostname.startsWith('127.'));
+}
+
+function readCorsOrigins(value: string | undefined, problems: string[]): string[] {
+  if (value === undefined) return [];
+  const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin) {
+      problems.push(`CORS_ORIGINS must list origins such as https://app.example.com, without paths or "*" (got "${origin}")`);
+    }
+  }
+  return origins;
 }
 
 function isTimeZone(name: string): boolean {

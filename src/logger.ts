@@ -18,7 +18,10 @@ export function createLogger(level: LogLevel, { scrub = [], destination }: Logge
     {
       level,
       base: { service: 'chatbotkit-session-gateway' },
-      redact: { paths: ['secret', 'token', '*.token', '*.secret', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['secret', 'token', '*.token', '*.secret', '*.*.token', '*.*.secret', 'headers.authorization', '*.headers.authorization'],
+        censor: '[redacted]',
+      },
       ...(secrets.length > 0 && {
         hooks: { streamWrite: (line: string) => secrets.reduce((text, secret) => text.replaceAll(secret, '[redacted]'), line) },
       }),

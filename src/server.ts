@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import packageJson from '../package.json' with { type: 'json' };
 import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
@@ -32,18 +32,30 @@ async function main(): Promise<void> {
     timezone: config.timezone,
     timeout: config.upstreamTimeoutMs,
   });
-  const app = createApp({ client, logger, service: { version: packageJson.version, upstream: upstreamKind(config) } });
+  const app = createApp(config, { client, logger, service: { version: packageJson.version, upstream: upstreamKind(config) } });
 
-  const server = createServer(app);
+  let stopping = false;
+  const inFlight = new Set<ServerResponse>();
+  const server = createServer((request, response) => {
+    // While draining, every answer tells the client to close its connection.
+    if (stopping) response.shouldKeepAlive = false;
+    inFlight.add(response);
+    response.on('close', () => inFlight.delete(response));
+    void app(request, response);
+  });
+  server.on('error', (error) => {
+    logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
+    process.exit(1);
+  });
   server.listen(config.port, config.host, () => {
     const { address, port } = server.address() as AddressInfo;
     logger.info({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql` }, 'gateway listening');
   });
 
-  let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    for (const response of inFlight) response.shouldKeepAlive = false;
     logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: no new connections, waiting for requests in flight');
     // Requests still running at the deadline are cut off rather than holding the process forever.
     const deadline = setTimeout(() => {
@@ -59,7 +71,7 @@ async function main(): Promise<void> {
     await app.dispose();
     await client.close();
     await emulator?.close();
-    logger.info('stopped');
+    logger.info({ upstreamPoolOpen: client.isOpen }, 'stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

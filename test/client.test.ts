@@ -130,12 +130,20 @@ describe('upstream errors', () => {
     await expect(connect().create('conv1')).rejects.toMatchObject({ status: 429, retryAfterSeconds: 7 });
   });
 
-  it('parses Retry-After as seconds or as an HTTP date', () => {
+  it('parses Retry-After as seconds or as an HTTP date, bounded to a day', () => {
     const now = Date.UTC(2026, 0, 1, 0, 0, 0);
     expect(parseRetryAfter('120', now)).toBe(120);
     expect(parseRetryAfter(new Date(now + 30_000).toUTCString(), now)).toBe(30);
+    expect(parseRetryAfter(new Date(now - 30_000).toUTCString(), now)).toBe(0);
+    expect(parseRetryAfter('99999999999', now)).toBe(86_400);
+    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', now)).toBe(86_400);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  it('keeps the status of an error answer larger than 1 MiB', async () => {
+    upstream.reply({ status: 429, body: 'x'.repeat(2 * 1024 * 1024), headers: { 'retry-after': '3' } });
+    await expect(connect().create('conv1')).rejects.toMatchObject({ status: 429, upstreamCode: 'GENERIC_ERROR', retryAfterSeconds: 3 });
   });
 });
 
@@ -150,6 +158,7 @@ describe('malformed 200 answers', () => {
     ['expiresAt as a string', { ...sessionBody(), expiresAt: '2030-01-01' }],
     ['expiresAt out of range', { ...sessionBody(), expiresAt: 1e20 }],
     ['null', null],
+    ['another conversation’s session', sessionBody('conv2')],
   ])('turns %s into a MalformedResponseError', async (_name, body) => {
     upstream.reply({ status: 200, body: typeof body === 'string' ? body : JSON.stringify(body) });
     await expect(connect().create('conv1')).rejects.toBeInstanceOf(MalformedResponseError);
@@ -167,6 +176,11 @@ describe('transport failures', () => {
     const started = performance.now();
     await expect(connect({ timeout: 300 }).create('conv1')).rejects.toBeInstanceOf(UpstreamTimeoutError);
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('gives up on an upstream that stalls in the middle of the body', async () => {
+    upstream.reply('stall-body');
+    await expect(connect({ timeout: 300 }).create('conv1')).rejects.toBeInstanceOf(UpstreamTimeoutError);
   });
 
   it('honours a per-call timeout', async () => {

@@ -24,6 +24,7 @@ describe('configuration', () => {
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
       production: false,
+      corsOrigins: [],
     });
   });
 
@@ -49,6 +50,12 @@ describe('configuration', () => {
     [{ CHATBOTKIT_API_URL: 'https://user:pw@example.com' }, /^CHATBOTKIT_API_URL must not carry credentials/],
     [{ CHATBOTKIT_API_URL: 'http://cbk.example.com', CHATBOTKIT_SECRET: 's' }, /secret would cross the network unencrypted/],
     [{ NODE_ENV: 'production' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
+    [{ CHATBOTKIT_API_URL: 'http://127.attacker.example', CHATBOTKIT_SECRET: 's' }, /secret would cross the network unencrypted/],
+    [{ HOST: '999.1.1.1' }, /^HOST must be an IP address/],
+    [{ HOST: 'example.com' }, /^HOST must be an IP address/],
+    [{ CHATBOTKIT_RUNAS_USER_ID: 'user\u0001x' }, /^CHATBOTKIT_RUNAS_USER_ID must be printable ASCII/],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, /^CORS_ORIGINS must list origins/],
+    [{ CORS_ORIGINS: '*' }, /^CORS_ORIGINS must list origins/],
     [{ NODE_ENV: 'production', CHATBOTKIT_API_URL: 'https://proxy.example' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
   ])('refuses %j with one clear message', (env, message) => {
     const problems = problemsOf(env);
@@ -62,6 +69,22 @@ describe('configuration', () => {
 
   it('allows plain http to a loopback upstream with a secret (a local proxy or emulator)', () => {
     expect(problemsOf({ CHATBOTKIT_API_URL: 'http://127.0.0.1:9000', CHATBOTKIT_SECRET: 's' })).toEqual([]);
+    expect(problemsOf({ CHATBOTKIT_API_URL: 'http://localhost:9000', CHATBOTKIT_SECRET: 's' })).toEqual([]);
+  });
+
+  it('reads CORS origins as a list', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
+  });
+
+  it('makes the process exit 1 with one clear line when the port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as import('node:net').AddressInfo;
+    const server = runServer({ PORT: String(port) });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain(`cannot listen on 127.0.0.1:${port}`);
+    blocker.close();
   });
 
   it('makes the process print each problem and exit with code 1', async () => {

@@ -144,6 +144,20 @@ describe('createConversationSession when the upstream answers otherwise', () => 
     expect(upstream.requests[0]?.headers['x-request-id']).toBe(id);
   });
 
+  it.each([
+    ['two aliases', 'mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } b: createConversationSession(input: {conversationId: "c2"}) { __typename } }'],
+    [
+      'an alias and a fragment',
+      'fragment F on Mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } } mutation { ...F b: createConversationSession(input: {conversationId: "c2"}) { __typename } }',
+    ],
+  ])('refuses an operation that mints more than one session (%s) before calling the upstream', async (_name, query) => {
+    upstream.requests.length = 0;
+    const { status, body } = await postGraphQL(gateway.url, query);
+    expect(status).toBe(400);
+    expect(body.errors?.[0]).toMatchObject({ message: 'An operation may call createConversationSession only once.', extensions: { code: 'TOO_MANY_SESSIONS' } });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('keeps serving after every kind of failure', async () => {
     upstream.reply({ status: 200, body: sessionBody('conv1', 'tok_after') });
     const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
@@ -162,7 +176,7 @@ describe('a bug inside the gateway', () => {
     const previous = process.env['NODE_ENV'];
     process.env['NODE_ENV'] = 'development';
     const logs: string[] = [];
-    const app = createApp({
+    const app = createApp({ corsOrigins: [] }, {
       client: new FaultyClient({ baseUrl: 'http://127.0.0.1:9' }),
       logger: createLogger('error', { scrub: [SECRET], destination: { write: (line: string) => void logs.push(line) } }),
       service: { version: 'test', upstream: 'CUSTOM' },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
+import { createLogger } from '../src/logger.ts';
 import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { startServerProcess } from './helpers/process.ts';
 import { sessionBody, startScriptedUpstream } from './helpers/upstream.ts';
@@ -42,7 +43,9 @@ describe('HTTP endpoints', () => {
     expect(html).toContain('<title>ChatBotKit session gateway</title>');
     expect(html).toContain('mutation CreateSession');
     // Nothing may be loaded from another origin: no CDN scripts, styles, fonts or imports.
-    const external = html.match(/(?:src|href)\s*=\s*["']https?:\/\/[^"']+|url\(\s*["']?https?:\/\/[^)]+|import\(\s*["']https?:\/\/[^"']+|@import\s+["']https?:/g);
+    const external = html.match(
+      /(?:src|href)\s*=\s*["']https?:\/\/[^"']+|url\(\s*["']?https?:\/\/[^)]+|(?:import|fetch|Worker|importScripts)\(\s*["'`]https?:\/\/[^"'`]+|@import\s+["']https?:/g,
+    );
     expect(external).toBeNull();
   });
 
@@ -105,17 +108,19 @@ describe('request logs', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('finishes a request in flight on SIGTERM, then exits 0', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('finishes a request in flight on %s, closes its connection and the pool, then exits 0', async (signal) => {
     const upstream = await startScriptedUpstream({ status: 200, body: sessionBody('conv_slow', 'tok_slow'), delayMs: 1_000 });
     const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url });
     try {
       const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_slow' } });
       await expect.poll(() => upstream.requests.length).toBe(1);
-      server.child.kill('SIGTERM');
-      const { body } = await inFlight;
+      server.child.kill(signal);
+      const { body, headers } = await inFlight;
       expect(body.data?.['createConversationSession']).toMatchObject({ token: 'tok_slow' });
+      expect(headers.get('connection')).toBe('close');
       expect(await server.exited).toBe(0);
       expect(server.output()).toContain('draining');
+      expect(server.output()).toMatch(/"upstreamPoolOpen":false,"msg":"stopped"/);
       await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     } finally {
       server.child.kill('SIGKILL');
@@ -138,5 +143,49 @@ describe('graceful shutdown', () => {
       server.child.kill('SIGKILL');
       await upstream.close();
     }
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (url: string, origin: string) =>
+    fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+
+  it('allows no other origin by default', async () => {
+    const emulator = await startEmulator();
+    const gateway = await startGateway(emulator.url);
+    try {
+      const response = await preflight(gateway.url, 'https://evil.example');
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      const post = await postGraphQL(gateway.url, '{ sessionGateway { version } }', {}, { origin: 'https://evil.example' });
+      expect(post.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await gateway.close();
+      await emulator.close();
+    }
+  });
+
+  it('allows the listed origins, without credentials', async () => {
+    const emulator = await startEmulator();
+    const gateway = await startGateway(emulator.url, { config: { corsOrigins: ['https://app.example'] } });
+    try {
+      const allowed = await preflight(gateway.url, 'https://app.example');
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
+      const other = await preflight(gateway.url, 'https://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    } finally {
+      await gateway.close();
+      await emulator.close();
+    }
+  });
+});
+
+describe('the logger', () => {
+  it('redacts tokens and secrets nested in logged objects', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { destination: { write: (line: string) => void lines.push(line) } });
+    logger.info({ result: { session: { token: 'tok-nested-1' } }, upstream: { secret: 'sk-nested-2' }, token: 'tok-top-3' }, 'x');
+    expect(lines.join('')).not.toMatch(/tok-nested-1|sk-nested-2|tok-top-3/);
+    expect(lines.join('')).toContain('[redacted]');
   });
 });

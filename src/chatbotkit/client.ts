@@ -154,12 +154,20 @@ export function encodeQuery(query: Record<string, unknown> | undefined): string 
   return encoded ? `?${encoded}` : '';
 }
 
-async function readText(body: AsyncIterable<Buffer>, status: number): Promise<string> {
+/**
+ * Reads at most MAX_RESPONSE_BYTES. A larger success body is refused; a larger error body is
+ * cut off, so that its status (a 429, say) still decides what the caller sees.
+ */
+async function readText(body: AsyncIterable<Buffer> & { destroy(): void }, status: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) throw new MalformedResponseError(status, `answer larger than ${MAX_RESPONSE_BYTES} bytes`);
+    if (size > MAX_RESPONSE_BYTES) {
+      if (status >= 200 && status <= 299) throw new MalformedResponseError(status, `answer larger than ${MAX_RESPONSE_BYTES} bytes`);
+      body.destroy();
+      break;
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -187,12 +195,14 @@ function parseErrorResponse(status: number, text: string, retryAfter: unknown): 
   return new UpstreamResponseError(status, code, message, parseRetryAfter(retryAfter));
 }
 
-/** `Retry-After` as whole seconds from now: either delta-seconds or an HTTP date. */
+// A longer wait is not a rate limit but a broken or hostile header.
+const MAX_RETRY_AFTER_SECONDS = 86_400;
+
+/** `Retry-After` as whole seconds from now (delta-seconds or an HTTP date), at most a day. */
 export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Math.ceil((Date.parse(value) - now) / 1000);
+  return Number.isNaN(seconds) ? undefined : Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, seconds));
 }
 
 function classifyFailure(error: unknown, timeout: number): Error {

@@ -34,7 +34,9 @@ export class ConversationSessionClient extends ChatBotKitClient {
     validateCreate(conversationId, request);
     const path = `/api/v1/conversation/${encodeURIComponent(conversationId)}/session/create`;
     const data = request.durationInSeconds === undefined ? {} : { durationInSeconds: request.durationInSeconds };
-    return parseSession(await this.clientFetch(path, { ...options, data }));
+    const session = parseSession(await this.clientFetch(path, { ...options, data }));
+    if (session.id !== conversationId) throw new MalformedResponseError(200, 'answer is for another conversation');
+    return session;
   }
 }
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createApp, GRAPHQL_PATH, type App } from '../../src/app.ts';
+import { createApp, GRAPHQL_PATH, type App, type AppConfig } from '../../src/app.ts';
 import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
 import type { ChatBotKitClientOptions } from '../../src/chatbotkit/client.ts';
 import type { UpstreamKind } from '../../src/context.ts';
@@ -20,7 +20,7 @@ export interface TestGateway {
 /** The real app on a real port, over a real client to `baseUrl`, with its log lines captured. */
 export async function startGateway(
   baseUrl: string,
-  options: Omit<ChatBotKitClientOptions, 'baseUrl'> & { upstream?: UpstreamKind } = {},
+  options: Omit<ChatBotKitClientOptions, 'baseUrl'> & { upstream?: UpstreamKind; config?: Partial<AppConfig> } = {},
 ): Promise<TestGateway> {
   const logs: string[] = [];
   const logger = createLogger('debug', {
@@ -33,7 +33,7 @@ export async function startGateway(
     }),
   });
   const client = new ConversationSessionClient({ timeout: 2_000, ...options, baseUrl });
-  const app = createApp({ client, logger, service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
+  const app = createApp({ corsOrigins: [], ...options.config }, { client, logger, service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -16,7 +16,9 @@ export interface RecordedRequest {
 export type UpstreamReply =
   | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
   | 'hang'
-  | 'reset';
+  | 'reset'
+  /** Sends a 200's headers and part of the body, then nothing. */
+  | 'stall-body';
 
 export interface ScriptedUpstream {
   url: string;
@@ -28,7 +30,8 @@ export interface ScriptedUpstream {
 
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers as scripted: a
- * status and body (a string is sent as is, anything else as JSON), a delay, a hang or a reset.
+ * status and body (a string is sent as is, anything else as JSON), a delay, a hang, a reset
+ * or a body that stops half way.
  */
 export async function startScriptedUpstream(initial: UpstreamReply = { status: 200, body: {} }): Promise<ScriptedUpstream> {
   let script: UpstreamReply | ((request: RecordedRequest) => UpstreamReply) = initial;
@@ -48,6 +51,10 @@ export async function startScriptedUpstream(initial: UpstreamReply = { status: 2
     const reply = typeof script === 'function' ? script(recorded) : script;
     if (reply === 'hang') return;
     if (reply === 'reset') return void request.socket.destroy();
+    if (reply === 'stall-body') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      return void response.write('{"id":"conv1",');
+    }
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
     send(response, reply.status, reply.body, reply.headers);
   });
