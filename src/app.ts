@@ -2,21 +2,25 @@ import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { createAuthenticator } from './auth/authenticate.ts';
 import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import type { Config } from './config.ts';
-import type { GraphQLContext, ServiceInfo } from './context.ts';
-import { useOneSessionPerOperation } from './plugins/use-one-session-per-operation.ts';
+import { createContext, type GraphQLContext, type ServiceInfo } from './context.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { abuseLimitPlugins } from './plugins/use-abuse-limits.ts';
 import { createRequestLog } from './plugins/use-request-log.ts';
 import { schema } from './schema/index.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
-export type AppConfig = Pick<Config, 'corsOrigins'>;
+export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits'>;
 
 export interface AppDependencies {
   client: ConversationSessionClient;
   logger: Logger;
   service: ServiceInfo;
+  rateLimiter: RateLimiter;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -40,18 +44,20 @@ mutation CreateSession {
 `;
 
 /** Builds the HTTP handler (GraphQL, GraphiQL, probes). It never listens: `server.ts` and tests do. */
-export function createApp(config: AppConfig, { client, logger, service }: AppDependencies) {
+export function createApp(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
   const requestLog = createRequestLog(logger);
+  const authenticate = createAuthenticator(config.auth);
+  const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
   // GraphiQL's page is ~9 MB of inlined assets (no CDN); render it once, not per request.
-  const graphiqlPage = renderGraphiQL({ title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION });
+  const graphiqlPage = config.limits.graphiql ? renderGraphiQL(graphiql) : '';
 
-  return createYoga<{}, GraphQLContext>({
+  return createYoga<{ req?: IncomingMessage }, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     cors: corsOptions(config.corsOrigins),
-    graphiql: { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION },
+    graphiql: config.limits.graphiql && graphiql,
     renderGraphiQL: () => graphiqlPage,
     // Never attach original errors or stacks, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
@@ -63,28 +69,30 @@ export function createApp(config: AppConfig, { client, logger, service }: AppDep
     },
     plugins: [
       requestLog.plugin,
-      useOneSessionPerOperation(),
+      ...abuseLimitPlugins(config.limits),
       useReadinessCheck({ endpoint: '/readyz', check: () => client.isOpen }),
       // Federated tracing: answers only when the router sends `apollo-federation-include-trace: ftv1`.
       // Errors in the trace keep only our own safe messages, as the response does.
       useApolloInlineTrace({ rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.') }),
     ],
-    context: ({ request }) => {
+    context: async ({ request, req }) => {
       const record = requestLog.recordOf(request);
-      const traceHeaders = traceContextOf(request.headers);
-      return {
+      const authentication = await authenticate(request.headers, req?.socket.remoteAddress ?? 'unknown');
+      record.callerId = authentication.caller?.id;
+      if (!authentication.caller) record.authFailure = authentication.reason;
+      return createContext({
         requestId: record.requestId,
-        log: logger.child({ requestId: record.requestId }),
+        logger,
         service,
-        createConversationSession: (conversationId, sessionRequest) =>
-          client.create(conversationId, sessionRequest, {
-            requestId: record.requestId,
-            headers: traceHeaders,
-            onSettled: (outcome) => {
-              record.upstream = outcome;
-            },
-          }),
-      };
+        authentication,
+        conversationIdPrefixes: config.conversationIdPrefixes,
+        rateLimiter,
+        client,
+        traceHeaders: traceContextOf(request.headers),
+        onUpstreamSettled: (outcome) => {
+          record.upstream = outcome;
+        },
+      });
     },
   });
 }

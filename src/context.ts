@@ -1,10 +1,14 @@
 import type { Logger } from 'pino';
+import type { RateLimitDecision, RateLimiter } from './rate-limit.ts';
+import { mayOpenConversation, type Authentication, type Caller } from './auth/authenticate.ts';
 import type {
+  CallOptions,
+  ConversationSessionClient,
   ConversationSessionCreateRequest,
   ConversationSessionCreateResponse,
 } from './chatbotkit/conversation-session.ts';
 
-/** Which API mints the sessions, as `Query.service` reports it. */
+/** Which API mints the sessions, as `Query.sessionGateway` reports it. */
 export type UpstreamKind = 'EMULATOR' | 'CHATBOTKIT' | 'CUSTOM';
 
 export interface ServiceInfo {
@@ -12,13 +16,56 @@ export interface ServiceInfo {
   upstream: UpstreamKind;
 }
 
-/** What every resolver gets: the request's id and logger, and the upstream bound to this request. */
+/** What every resolver gets: the request's id, logger and caller, and the upstream bound to this request. */
 export interface GraphQLContext {
   requestId: string;
   log: Logger;
   service: ServiceInfo;
+  /** Undefined when the request carries no valid credentials. */
+  caller: Caller | undefined;
+  /** Whether the caller may open a session on this conversation (allow-lists). */
+  mayOpenConversation(conversationId: string): boolean;
+  /** Spends one session from the caller's budget. */
+  consumeSessionBudget(): Promise<RateLimitDecision>;
   createConversationSession(
     conversationId: string,
     request: ConversationSessionCreateRequest,
   ): Promise<ConversationSessionCreateResponse>;
+}
+
+/** What building a context needs: the request's record, its caller, and the shared parts. */
+export interface ContextParts {
+  requestId: string;
+  logger: Logger;
+  service: ServiceInfo;
+  authentication: Authentication;
+  conversationIdPrefixes: readonly string[];
+  rateLimiter: Pick<RateLimiter, 'consume'>;
+  client: ConversationSessionClient;
+  /** Trace context to pass on to ChatBotKit. */
+  traceHeaders: Record<string, string>;
+  onUpstreamSettled: NonNullable<CallOptions['onSettled']>;
+}
+
+export function createContext(parts: ContextParts): GraphQLContext {
+  const { caller } = parts.authentication;
+  const log = parts.logger.child({ requestId: parts.requestId });
+  return {
+    requestId: parts.requestId,
+    log,
+    service: parts.service,
+    caller,
+    mayOpenConversation: (conversationId) => caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),
+    consumeSessionBudget: () => parts.rateLimiter.consume(caller?.id ?? 'anonymous'),
+    createConversationSession: (conversationId, request) =>
+      parts.client.create(conversationId, request, {
+        requestId: parts.requestId,
+        headers: {
+          ...parts.traceHeaders,
+          // Passthrough: the caller's own ChatBotKit token stands in for the gateway's secret.
+          ...(caller?.chatbotkitToken && { authorization: `Bearer ${caller.chatbotkitToken}` }),
+        },
+        onSettled: parts.onUpstreamSettled,
+      }),
+  };
 }

@@ -8,6 +8,7 @@ import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
+import { createRateLimiter } from './rate-limit.ts';
 
 /** Process entry: read config, connect the upstream, serve, and drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.logLevel, { scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined] });
+  for (const warning of config.warnings) logger.warn(warning);
 
   const emulator = config.upstream.kind === 'emulator' ? await startEmulator() : undefined;
   if (emulator) {
@@ -32,7 +34,13 @@ async function main(): Promise<void> {
     timezone: config.timezone,
     timeout: config.upstreamTimeoutMs,
   });
-  const app = createApp(config, { client, logger, service: { version: packageJson.version, upstream: upstreamKind(config) } });
+  const rateLimiter = createRateLimiter({
+    points: config.limits.rateLimitPoints,
+    durationSeconds: config.limits.rateLimitWindowSeconds,
+    redisUrl: config.limits.redisUrl,
+    onRedisError: (error) => logger.warn({ err: error }, 'rate-limit Redis unavailable: limiting per replica meanwhile'),
+  });
+  const app = createApp(config, { client, logger, rateLimiter, service: { version: packageJson.version, upstream: upstreamKind(config) } });
 
   let stopping = false;
   const inFlight = new Set<ServerResponse>();
@@ -70,6 +78,7 @@ async function main(): Promise<void> {
     clearTimeout(deadline);
     await app.dispose();
     await client.close();
+    await rateLimiter.close();
     await emulator?.close();
     logger.info({ upstreamPoolOpen: client.isOpen }, 'stopped');
     process.exit(0);

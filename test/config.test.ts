@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { runServer } from './helpers/process.ts';
 
+const KEY_HASH = 'a'.repeat(64);
+const API_KEY_AUTH = { AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: KEY_HASH };
+
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
     loadConfig(env);
@@ -25,11 +28,23 @@ describe('configuration', () => {
       logLevel: 'info',
       production: false,
       corsOrigins: [],
+      auth: { mode: 'none' },
+      conversationIdPrefixes: [],
+      limits: {
+        graphiql: true,
+        introspection: true,
+        maxBodyBytes: 65_536,
+        persistedOperations: undefined,
+        rateLimitPoints: 60,
+        rateLimitWindowSeconds: 60,
+        redisUrl: undefined,
+      },
+      warnings: [],
     });
   });
 
   it('switches to the ChatBotKit API when a secret is set', () => {
-    const config = loadConfig({ CHATBOTKIT_SECRET: 'sk-1', CHATBOTKIT_RUNAS_USER_ID: 'u1', CHATBOTKIT_TIMEZONE: 'Asia/Tokyo' });
+    const config = loadConfig({ ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk-1', CHATBOTKIT_RUNAS_USER_ID: 'u1', CHATBOTKIT_TIMEZONE: 'Asia/Tokyo' });
     expect(config.upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: 'sk-1' });
     expect(config).toMatchObject({ runAsUserId: 'u1', timezone: 'Asia/Tokyo' });
   });
@@ -45,18 +60,18 @@ describe('configuration', () => {
     [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /^SHUTDOWN_TIMEOUT_MS must be/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ CHATBOTKIT_TIMEZONE: 'Mars/Olympus' }, /^CHATBOTKIT_TIMEZONE must be an IANA time zone/],
-    [{ CHATBOTKIT_API_URL: 'not a url' }, /^CHATBOTKIT_API_URL must be an absolute http\(s\) URL/],
-    [{ CHATBOTKIT_API_URL: 'ftp://example.com' }, /^CHATBOTKIT_API_URL must use http or https/],
-    [{ CHATBOTKIT_API_URL: 'https://user:pw@example.com' }, /^CHATBOTKIT_API_URL must not carry credentials/],
-    [{ CHATBOTKIT_API_URL: 'http://cbk.example.com', CHATBOTKIT_SECRET: 's' }, /secret would cross the network unencrypted/],
+    [{ AUTH_MODE: 'none', CHATBOTKIT_API_URL: 'not a url' }, /^CHATBOTKIT_API_URL must be an absolute http\(s\) URL/],
+    [{ AUTH_MODE: 'none', CHATBOTKIT_API_URL: 'ftp://example.com' }, /^CHATBOTKIT_API_URL must use http or https/],
+    [{ AUTH_MODE: 'none', CHATBOTKIT_API_URL: 'https://user:pw@example.com' }, /^CHATBOTKIT_API_URL must not carry credentials/],
+    [{ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://cbk.example.com', CHATBOTKIT_SECRET: 's' }, /credentials would cross the network unencrypted/],
     [{ NODE_ENV: 'production' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
-    [{ CHATBOTKIT_API_URL: 'http://127.attacker.example', CHATBOTKIT_SECRET: 's' }, /secret would cross the network unencrypted/],
+    [{ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://127.attacker.example', CHATBOTKIT_SECRET: 's' }, /credentials would cross the network unencrypted/],
     [{ HOST: '999.1.1.1' }, /^HOST must be an IP address/],
     [{ HOST: 'example.com' }, /^HOST must be an IP address/],
     [{ CHATBOTKIT_RUNAS_USER_ID: 'user\u0001x' }, /^CHATBOTKIT_RUNAS_USER_ID must be printable ASCII/],
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, /^CORS_ORIGINS must list origins/],
     [{ CORS_ORIGINS: '*' }, /^CORS_ORIGINS must list origins/],
-    [{ NODE_ENV: 'production', CHATBOTKIT_API_URL: 'https://proxy.example' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
+    [{ ...API_KEY_AUTH, NODE_ENV: 'production', CHATBOTKIT_API_URL: 'https://proxy.example' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
   ])('refuses %j with one clear message', (env, message) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -68,8 +83,8 @@ describe('configuration', () => {
   });
 
   it('allows plain http to a loopback upstream with a secret (a local proxy or emulator)', () => {
-    expect(problemsOf({ CHATBOTKIT_API_URL: 'http://127.0.0.1:9000', CHATBOTKIT_SECRET: 's' })).toEqual([]);
-    expect(problemsOf({ CHATBOTKIT_API_URL: 'http://localhost:9000', CHATBOTKIT_SECRET: 's' })).toEqual([]);
+    expect(problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://127.0.0.1:9000', CHATBOTKIT_SECRET: 's' })).toEqual([]);
+    expect(problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://localhost:9000', CHATBOTKIT_SECRET: 's' })).toEqual([]);
   });
 
   it('reads CORS origins as a list', () => {

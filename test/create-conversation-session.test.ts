@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { ConversationSessionClient } from '../src/chatbotkit/conversation-session.ts';
 import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
+import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
+import { createRateLimiter } from '../src/rate-limit.ts';
 import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { sessionBody, startScriptedUpstream, type ScriptedUpstream, type UpstreamReply } from './helpers/upstream.ts';
 
@@ -176,7 +178,8 @@ describe('a bug inside the gateway', () => {
     const previous = process.env['NODE_ENV'];
     process.env['NODE_ENV'] = 'development';
     const logs: string[] = [];
-    const app = createApp({ corsOrigins: [] }, {
+    const app = createApp(loadConfig({}), {
+      rateLimiter: createRateLimiter({ points: 10, durationSeconds: 60 }),
       client: new FaultyClient({ baseUrl: 'http://127.0.0.1:9' }),
       logger: createLogger('error', { scrub: [SECRET], destination: { write: (line: string) => void logs.push(line) } }),
       service: { version: 'test', upstream: 'CUSTOM' },

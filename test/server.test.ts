@@ -110,7 +110,7 @@ describe('request logs', () => {
 describe('graceful shutdown', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('finishes a request in flight on %s, closes its connection and the pool, then exits 0', async (signal) => {
     const upstream = await startScriptedUpstream({ status: 200, body: sessionBody('conv_slow', 'tok_slow'), delayMs: 1_000 });
-    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url });
+    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, AUTH_MODE: 'none' });
     try {
       const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_slow' } });
       await expect.poll(() => upstream.requests.length).toBe(1);
@@ -130,7 +130,7 @@ describe('graceful shutdown', () => {
 
   it('cuts off requests still running at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
     const upstream = await startScriptedUpstream('hang');
-    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000' });
+    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, AUTH_MODE: 'none', SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000' });
     try {
       const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_hang' } }).catch((error: unknown) => error);
       await expect.poll(() => upstream.requests.length).toBe(1);

@@ -10,6 +10,9 @@ export interface RequestRecord {
   operationName?: string | undefined;
   upstream?: { status: number | undefined; durationMs: number };
   errorCodes?: string[];
+  /** The caller's identity, or why the credentials were refused. */
+  callerId?: string | undefined;
+  authFailure?: string;
 }
 
 // A caller's id is kept only when it is short and plain, so it cannot forge log lines or headers.
@@ -59,6 +62,8 @@ export function createRequestLog(logger: Logger) {
           path,
           status: response.status,
           operationName: record.operationName,
+          caller: record.callerId,
+          authFailure: record.authFailure,
           upstreamStatus: record.upstream?.status,
           upstreamMs: record.upstream && Math.round(record.upstream.durationMs),
           durationMs: Math.round(performance.now() - record.started),

@@ -1,8 +1,13 @@
-import type { ConversationSessionCreateResponse } from '../chatbotkit/conversation-session.ts';
-import { MAX_DURATION_IN_SECONDS } from '../chatbotkit/conversation-session.ts';
+import {
+  MAX_DURATION_IN_SECONDS,
+  validateCreate,
+  type ConversationSessionCreateRequest,
+  type ConversationSessionCreateResponse,
+} from '../chatbotkit/conversation-session.ts';
+import type { GraphQLContext } from '../context.ts';
 import { builder } from './builder.ts';
 import { Conversation } from './conversation.ts';
-import { resultErrorTypes, toGraphQLFailure } from './errors.ts';
+import { NotAuthorizedError, RateLimitedError, resultErrorTypes, toGraphQLFailure } from './errors.ts';
 
 export const ConversationSession = builder.objectRef<ConversationSessionCreateResponse>('ConversationSession').implement({
   tag: 'sessions',
@@ -41,6 +46,7 @@ builder.mutationField('createConversationSession', (t) =>
   t.field({
     type: ConversationSession,
     tag: 'sessions',
+    authScopes: { createSessions: true },
     description: 'Mints a session token for one conversation. Expected failures come back as typed results; match on `__typename`.',
     args: { input: t.arg({ type: CreateConversationSessionInput, required: true, description: 'The conversation and duration.' }) },
     errors: {
@@ -51,9 +57,9 @@ builder.mutationField('createConversationSession', (t) =>
     resolve: async (_root, { input }, context) => {
       const conversationId = String(input.conversationId);
       try {
-        return await context.createConversationSession(conversationId, { durationInSeconds: input.durationInSeconds ?? undefined });
+        return await mintSession(conversationId, { durationInSeconds: input.durationInSeconds ?? undefined }, context);
       } catch (error) {
-        const failure = toGraphQLFailure(error, conversationId);
+        const failure = toGraphQLFailure(error, conversationId, { callerCredentials: context.caller?.chatbotkitToken !== undefined });
         // Typed results are the caller's business; anything else is the operators'.
         if (!resultErrorTypes.some((type) => failure instanceof type)) context.log.warn({ err: error }, 'session call failed');
         throw failure;
@@ -61,3 +67,18 @@ builder.mutationField('createConversationSession', (t) =>
     },
   }),
 );
+
+/** Cheapest checks first: bad input and refused conversations cost no budget and no upstream call. */
+async function mintSession(
+  conversationId: string,
+  request: ConversationSessionCreateRequest,
+  context: GraphQLContext,
+): Promise<ConversationSessionCreateResponse> {
+  validateCreate(conversationId, request);
+  if (!context.mayOpenConversation(conversationId)) {
+    throw new NotAuthorizedError('These credentials may not open a session on this conversation.');
+  }
+  const budget = await context.consumeSessionBudget();
+  if (!budget.allowed) throw new RateLimitedError(budget.retryAfterSeconds);
+  return context.createConversationSession(conversationId, request);
+}

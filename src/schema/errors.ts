@@ -114,8 +114,13 @@ builder.objectType(RateLimitedError, {
 
 export const resultErrorTypes = [ConversationNotFoundError, InvalidInputError, NotAuthorizedError, RateLimitedError];
 
+/** Whose ChatBotKit credentials the call used: the gateway's secret, or the caller's own token (passthrough). */
+export interface FailureContext {
+  callerCredentials: boolean;
+}
+
 /** Turns a failure of the session call into a typed result error or a safe GraphQL error. */
-export function toGraphQLFailure(error: unknown, conversationId: string): Error {
+export function toGraphQLFailure(error: unknown, conversationId: string, { callerCredentials }: FailureContext): Error {
   if (error instanceof InvalidArgumentError) return new InvalidInputError(`input.${error.argument}`, error.message);
   if (error instanceof UpstreamTimeoutError) {
     return graphQLError('ChatBotKit did not answer in time.', GraphQLErrorCode.UpstreamTimeout);
@@ -126,18 +131,22 @@ export function toGraphQLFailure(error: unknown, conversationId: string): Error 
   if (error instanceof MalformedResponseError) {
     return graphQLError('ChatBotKit answered with something other than a session.', GraphQLErrorCode.UpstreamBadResponse);
   }
-  if (error instanceof UpstreamResponseError) return fromUpstreamStatus(error, conversationId);
+  if (error instanceof UpstreamResponseError) return fromUpstreamStatus(error, conversationId, callerCredentials);
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string): Error {
+function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string, callerCredentials: boolean): Error {
   switch (error.status) {
     case 400:
     case 422:
       return new InvalidInputError('input', 'was refused by ChatBotKit');
     case 401:
+      if (callerCredentials) {
+        return new GraphQLError('ChatBotKit refused your token.', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+      }
+      return accountRefused();
     case 402:
-      return graphQLError('The gateway’s ChatBotKit account cannot mint sessions; its operators can see why in the gateway logs.', GraphQLErrorCode.GatewayMisconfigured);
+      return accountRefused();
     case 403:
       return new NotAuthorizedError('ChatBotKit does not allow a session on this conversation.');
     case 404:
@@ -149,6 +158,10 @@ function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string
         ? graphQLError('ChatBotKit is unavailable.', GraphQLErrorCode.UpstreamUnavailable)
         : graphQLError('ChatBotKit refused the call.', GraphQLErrorCode.UpstreamError);
   }
+}
+
+function accountRefused(): GraphQLError {
+  return graphQLError('The gateway’s ChatBotKit account cannot mint sessions; its operators can see why in the gateway logs.', GraphQLErrorCode.GatewayMisconfigured);
 }
 
 // No `originalError`: Yoga would mask the error, and the details belong in the logs only.

@@ -5,7 +5,9 @@ import { createApp, GRAPHQL_PATH, type App, type AppConfig } from '../../src/app
 import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
 import type { ChatBotKitClientOptions } from '../../src/chatbotkit/client.ts';
 import type { UpstreamKind } from '../../src/context.ts';
+import { loadConfig, type LimitsConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createRateLimiter } from '../../src/rate-limit.ts';
 
 export interface TestGateway {
   /** `http://127.0.0.1:<port>/graphql` */
@@ -17,11 +19,14 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+export interface TestGatewayOptions extends Omit<ChatBotKitClientOptions, 'baseUrl'> {
+  upstream?: UpstreamKind;
+  /** Overrides of the development defaults (`loadConfig({})`); limits merge field by field. */
+  config?: Partial<Omit<AppConfig, 'limits'>> & { limits?: Partial<LimitsConfig> };
+}
+
 /** The real app on a real port, over a real client to `baseUrl`, with its log lines captured. */
-export async function startGateway(
-  baseUrl: string,
-  options: Omit<ChatBotKitClientOptions, 'baseUrl'> & { upstream?: UpstreamKind; config?: Partial<AppConfig> } = {},
-): Promise<TestGateway> {
+export async function startGateway(baseUrl: string, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const logger = createLogger('debug', {
     scrub: [options.secret],
@@ -33,7 +38,12 @@ export async function startGateway(
     }),
   });
   const client = new ConversationSessionClient({ timeout: 2_000, ...options, baseUrl });
-  const app = createApp({ corsOrigins: [], ...options.config }, { client, logger, service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
+  const defaults = loadConfig({});
+  // Tests send many requests from one address; only the rate-limit tests set a small budget.
+  const limits: LimitsConfig = { ...defaults.limits, rateLimitPoints: 1_000_000, ...options.config?.limits };
+  const config: AppConfig = { ...defaults, ...options.config, limits };
+  const rateLimiter = createRateLimiter({ points: limits.rateLimitPoints, durationSeconds: limits.rateLimitWindowSeconds, redisUrl: limits.redisUrl });
+  const app = createApp(config, { client, logger, rateLimiter, service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -46,6 +56,7 @@ export async function startGateway(
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await client.close();
+      await rateLimiter.close();
     },
   };
 }
