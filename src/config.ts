@@ -30,6 +30,8 @@ export type AuthConfig =
       audience: string;
       requiredScope: string;
       clockToleranceSeconds: number;
+      /** Least time between two fetches of the key set, e.g. for an unknown `kid` after a rotation. */
+      jwksCooldownSeconds: number;
       /** Claim listing the conversation ids (or `prefix*`) a caller may open. */
       conversationsClaim: string;
     };
@@ -277,6 +279,7 @@ function readJwt(reader: EnvReader, production: boolean): AuthConfig {
     audience: reader.required('JWT_AUDIENCE', 'with AUTH_MODE=jwt (the expected "aud")'),
     requiredScope: reader.string('JWT_REQUIRED_SCOPE') ?? 'conversation-session:create',
     clockToleranceSeconds: reader.integer('JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
+    jwksCooldownSeconds: reader.integer('JWT_JWKS_COOLDOWN_SECONDS', 30, 0, 3600),
     conversationsClaim: reader.string('JWT_CONVERSATIONS_CLAIM') ?? 'conversations',
   };
 }

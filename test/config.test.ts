@@ -5,6 +5,8 @@ import { runServer } from './helpers/process.ts';
 const KEY_HASH = 'a'.repeat(64);
 const API_KEY_AUTH = { AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: KEY_HASH };
 
+const JWT_AUTH = { AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), JWT_ISSUER: 'https://issuer.example', JWT_AUDIENCE: 'gateway' };
+
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
     loadConfig(env);
@@ -71,11 +73,43 @@ describe('configuration', () => {
     [{ CHATBOTKIT_RUNAS_USER_ID: 'user\u0001x' }, /^CHATBOTKIT_RUNAS_USER_ID must be printable ASCII/],
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, /^CORS_ORIGINS must list origins/],
     [{ CORS_ORIGINS: '*' }, /^CORS_ORIGINS must list origins/],
+    [{ CHATBOTKIT_SECRET: 'sk' }, /^CHATBOTKIT_SECRET is set but AUTH_MODE is not: anyone who reaches the gateway could mint sessions/],
+    [{ CHATBOTKIT_API_URL: 'https://proxy.example' }, /^AUTH_MODE is not set/],
+    [{ AUTH_MODE: 'magic' }, /^AUTH_MODE must be one of jwt, api-key, passthrough, none/],
+    [{ AUTH_MODE: 'none', NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk' }, /^AUTH_MODE=none with NODE_ENV=production: refusing/],
+    [{ AUTH_MODE: 'passthrough', CHATBOTKIT_SECRET: 'sk' }, /^AUTH_MODE=passthrough forwards each caller’s own ChatBotKit token: unset CHATBOTKIT_SECRET/],
+    [{ AUTH_MODE: 'api-key' }, /^GATEWAY_API_KEY_HASHES is required with AUTH_MODE=api-key/],
+    [{ AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: 'plain-text-key' }, /^GATEWAY_API_KEY_HASHES must hold 64-character SHA-256 hex digests/],
+    [{ ...JWT_AUTH, JWT_SECRET: undefined }, /^AUTH_MODE=jwt needs exactly one of JWT_JWKS_URL/],
+    [{ ...JWT_AUTH, JWT_JWKS_URL: 'https://issuer.example/jwks' }, /^AUTH_MODE=jwt needs exactly one of JWT_JWKS_URL/],
+    [{ ...JWT_AUTH, JWT_SECRET: 'short' }, /^JWT_SECRET must be at least 32 bytes/],
+    [{ ...JWT_AUTH, JWT_ISSUER: undefined }, /^JWT_ISSUER is required with AUTH_MODE=jwt/],
+    [{ ...JWT_AUTH, JWT_AUDIENCE: undefined }, /^JWT_AUDIENCE is required with AUTH_MODE=jwt/],
+    [{ ...JWT_AUTH, JWT_SECRET: undefined, JWT_JWKS_URL: 'http://issuer.example/jwks' }, /^JWT_JWKS_URL must use https/],
+    [{ ...JWT_AUTH, NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk' }, /^JWT_SECRET \(a shared HS256 secret\) is for development/],
+    [{ GRAPHIQL: 'maybe' }, /^GRAPHIQL must be true or false/],
+    [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must start with redis:\/\//],
+    [{ PERSISTED_OPERATIONS_FILE: '/nonexistent/ops.json' }, /^PERSISTED_OPERATIONS_FILE must be a readable JSON object/],
     [{ ...API_KEY_AUTH, NODE_ENV: 'production', CHATBOTKIT_API_URL: 'https://proxy.example' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
   ])('refuses %j with one clear message', (env, message) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it('turns GraphiQL and introspection off in production unless asked for', () => {
+    const production = loadConfig({ NODE_ENV: 'production', CHATBOTKIT_SECRET: 's', ...API_KEY_AUTH });
+    expect(production.limits).toMatchObject({ graphiql: false, introspection: false });
+    const explicit = loadConfig({ NODE_ENV: 'production', CHATBOTKIT_SECRET: 's', ...API_KEY_AUTH, GRAPHIQL: 'true', INTROSPECTION: '1' });
+    expect(explicit.limits).toMatchObject({ graphiql: true, introspection: true });
+  });
+
+  it('warns, but starts, with AUTH_MODE=none in front of a real upstream outside production', () => {
+    expect(loadConfig({ AUTH_MODE: 'none', CHATBOTKIT_SECRET: 'sk' }).warnings).toEqual(['AUTH_MODE=none: anyone who can reach the gateway can mint sessions']);
+  });
+
+  it('lets passthrough run in production without a secret, against ChatBotKit', () => {
+    expect(loadConfig({ AUTH_MODE: 'passthrough', NODE_ENV: 'production' }).upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: undefined });
   });
 
   it('reports every problem at once', () => {

@@ -54,7 +54,7 @@ function apiKeyAuthenticator(keyHashes: readonly string[]): Authenticator {
 function jwtAuthenticator(config: Extract<AuthConfig, { mode: 'jwt' }>): Authenticator {
   // jose caches the key set, refetches on an unknown `kid` (key rotation) at most once per cooldown.
   const key = config.jwksUrl
-    ? createRemoteJWKSet(new URL(config.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 })
+    ? createRemoteJWKSet(new URL(config.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: config.jwksCooldownSeconds * 1000, timeoutDuration: 5_000 })
     : new TextEncoder().encode(config.secret);
   const options = {
     issuer: config.issuer,
