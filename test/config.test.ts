@@ -7,7 +7,7 @@ const API_KEY_AUTH = { AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: KEY_HASH };
 
 const JWT_AUTH = { AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), JWT_ISSUER: 'https://issuer.example', JWT_AUDIENCE: 'gateway' };
 
-function problemsOf(env: Record<string, string>): readonly string[] {
+function problemsOf(env: Record<string, string | undefined>): readonly string[] {
   try {
     loadConfig(env);
   } catch (error) {

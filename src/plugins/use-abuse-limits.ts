@@ -1,15 +1,16 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import type { GraphQLError, ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { LimitsConfig } from '../config.ts';
-import { useOneSessionPerOperation } from './use-one-session-per-operation.ts';
+import { oneSessionPerOperation } from './one-session-per-operation.ts';
 
 /** Document limits; generous for this small schema, tight for anything built to hurt. */
 export const DOCUMENT_LIMITS = { maxDepth: 8, maxAliases: 10, maxDirectives: 10, maxTokens: 1000, maxCost: 1000 } as const;
@@ -20,14 +21,30 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
     useBodySizeLimit(limits.maxBodyBytes),
     useCsrfPreventionForPost(),
     maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),
-    maxDepthPlugin({ n: DOCUMENT_LIMITS.maxDepth }),
-    maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases }),
-    maxDirectivesPlugin({ n: DOCUMENT_LIMITS.maxDirectives }),
-    costLimitPlugin({ maxCost: DOCUMENT_LIMITS.maxCost }),
-    useOneSessionPerOperation(),
+    useValidationRules(),
     ...(limits.introspection ? [] : [useDisableIntrospection(), blockFieldSuggestionsPlugin()]),
     ...(limits.persistedOperations ? [useAllowList(limits.persistedOperations)] : []),
   ] as Plugin[];
+}
+
+/**
+ * graphql-armor's limits as validation rules that report (rather than throw) their errors, so
+ * that Yoga answers them like any invalid document: 400, nothing executed.
+ */
+function useValidationRules(): Plugin {
+  const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
+  const rules = [
+    maxDepthRule({ n: DOCUMENT_LIMITS.maxDepth, ...report }),
+    maxAliasesRule({ n: DOCUMENT_LIMITS.maxAliases, ...report }),
+    maxDirectivesRule({ n: DOCUMENT_LIMITS.maxDirectives, ...report }),
+    costLimitRule({ maxCost: DOCUMENT_LIMITS.maxCost, ...report }),
+    oneSessionPerOperation,
+  ];
+  return {
+    onValidate({ addValidationRule }) {
+      for (const rule of rules) addValidationRule(rule);
+    },
+  };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { GraphQLError, visit, type ValidationRule } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 
 const FIELD = 'createConversationSession';
 
@@ -24,11 +23,3 @@ export const oneSessionPerOperation: ValidationRule = (context) => ({
     }
   },
 });
-
-export function useOneSessionPerOperation(): Plugin {
-  return {
-    onValidate({ addValidationRule }) {
-      addValidationRule(oneSessionPerOperation);
-    },
-  };
-}
