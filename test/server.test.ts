@@ -189,3 +189,29 @@ describe('the logger', () => {
     expect(lines.join('')).toContain('[redacted]');
   });
 });
+
+describe('graceful shutdown under load', () => {
+  it('answers every request it accepted, while refusing new connections', async () => {
+    const upstream = await startScriptedUpstream({ status: 200, body: sessionBody('conv_load', 'tok_load'), delayMs: 500 });
+    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, AUTH_MODE: 'none' });
+    const mint = () => postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_load' } });
+    try {
+      const accepted = Array.from({ length: 40 }, mint);
+      await expect.poll(() => upstream.requests.length, { timeout: 10_000 }).toBe(40);
+      server.child.kill('SIGTERM');
+      // Requests sent after SIGTERM may be refused, but none may be cut off half way.
+      const late = await Promise.allSettled(Array.from({ length: 10 }, mint));
+
+      const answers = await Promise.all(accepted);
+      expect(answers.map((answer) => answer.body.data?.['createConversationSession'].token)).toEqual(Array(40).fill('tok_load'));
+      for (const outcome of late) {
+        if (outcome.status === 'fulfilled') expect(outcome.value.body.data?.['createConversationSession'].token).toBe('tok_load');
+        else expect(String((outcome.reason as Error).cause)).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
+      }
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+      await upstream.close();
+    }
+  });
+});
