@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+export interface RateLimiterOptions {
+  /** Calls one caller may make per window. */
+  points: number;
+  /** Length of the window in seconds; it starts at a caller's first call. */
+  durationSeconds: number;
+  /** `redis://` or `rediss://` URL. When set, every replica counts in this Redis; default: in process memory. */
+  redisUrl?: string | undefined;
+  /** Namespace of the counters, so that several limits can share one Redis. Default `session-gateway:rate-limit`. */
+  keyPrefix?: string | undefined;
+  /** Told of Redis connection errors (never thrown; the limiter falls back meanwhile). Default: ignored. */
+  onRedisError?: ((error: Error) => void) | undefined;
+}
+
+export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/** For `/readyz` and logs: with Redis, whether counters are shared right now or kept per replica. */
+export type RateLimiterStatus = { backend: 'memory' } | { backend: 'redis'; connected: boolean };
+
+export interface RateLimiter {
+  /** Spends one call of `key`'s budget. `key` is any caller identity, e.g. `jwt:<sub>` or `ip:<address>`. */
+  consume(key: string): Promise<RateLimitDecision>;
+  status(): RateLimiterStatus;
+  /** Closes the Redis connection, if any. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_KEY_PREFIX = 'session-gateway:rate-limit';
+// A counter round trip takes about a millisecond; waiting longer only delays the caller's answer.
+const REDIS_COMMAND_TIMEOUT_MS = 500;
+// A Redis that stops answering without closing the socket is dropped after this, so that
+// later calls see "not connected" and fall back at once instead of each waiting for a timeout.
+const REDIS_SOCKET_TIMEOUT_MS = 2_000;
+
+/**
+ * A fixed-window limit per caller identity, in memory or in Redis.
+ *
+ * When Redis is unreachable, slow or gone, each replica keeps limiting on its own in memory
+ * (rate-limiter-flexible's insurance limiter) until the connection is back: callers keep
+ * being served and limited, at worst `points` per replica instead of `points` in all. Failing
+ * every call would turn a Redis outage into a gateway outage; letting every call through would
+ * open the upstream to abuse exactly when the shared limit is missing.
+ */
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  assertPositiveInteger('points', options.points);
+  assertPositiveInteger('durationSeconds', options.durationSeconds);
+  const limits = { points: options.points, duration: options.durationSeconds, keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX };
+  const memory = new RateLimiterMemory(limits);
+  if (options.redisUrl === undefined) {
+    return {
+      consume: (key) => decide(memory, key, options.durationSeconds),
+      status: () => ({ backend: 'memory' }),
+      close: async () => {},
+    };
+  }
+  const redis = connectRedis(options.redisUrl, options.onRedisError ?? (() => {}));
+  const shared = new RateLimiterRedis({
+    ...limits,
+    storeClient: redis,
+    insuranceLimiter: memory,
+    // Not connected: go to the insurance limiter at once rather than queue behind a reconnect.
+    rejectIfRedisNotReady: true,
+    // A caller already over the limit is refused from memory until the window ends,
+    // so hammering costs no Redis round trips.
+    inMemoryBlockOnConsumed: options.points + 1,
+  });
+  return {
+    consume: (key) => decide(shared, key, options.durationSeconds),
+    status: () => ({ backend: 'redis', connected: redis.status === 'ready' }),
+    close: () => disconnect(redis),
+  };
+}
+
+function assertPositiveInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`rate limit ${name} must be a positive integer, got ${value}`);
+}
+
+function connectRedis(url: string, onError: (error: Error) => void): Redis {
+  const redis = new Redis(url, {
+    connectionName: 'session-gateway-rate-limit',
+    // Fail commands now when not connected, and drop the ones in flight when the connection
+    // breaks: the insurance limiter answers them. Resending a counter increment after a
+    // reconnect could also count one call twice.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+  });
+  // Without a listener an 'error' event would crash the process; ioredis keeps reconnecting
+  // with capped exponential backoff on its own.
+  redis.on('error', onError);
+  return redis;
+}
+
+async function decide(limiter: RateLimiterAbstract, key: string, durationSeconds: number): Promise<RateLimitDecision> {
+  try {
+    await limiter.consume(storageKey(key));
+    return { allowed: true };
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    return { allowed: false, retryAfterSeconds: retryAfterSeconds(rejection.msBeforeNext, durationSeconds) };
+  }
+}
+
+/** Identities are caller-controlled strings of any length; stored keys are a fixed-size digest that reveals nothing. */
+function storageKey(identity: string): string {
+  return createHash('sha256').update(identity).digest('base64url');
+}
+
+/** Whole seconds until the window ends, within 1..durationSeconds (Retry-After never says 0). */
+function retryAfterSeconds(msBeforeNext: number, durationSeconds: number): number {
+  return Math.min(durationSeconds, Math.max(1, Math.ceil(msBeforeNext / 1000)));
+}
+
+/** Resolves once the socket is closed and no reconnect is pending. */
+async function disconnect(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  // QUIT lets replies in flight arrive first.
+  const ended = new Promise((resolve) => redis.once('end', resolve));
+  await redis.quit().catch(() => redis.disconnect());
+  await ended;
+}
