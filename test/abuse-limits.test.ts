@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_MUTATION } from '../src/app.ts';
 import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
+import { REDIS_SERVER, startRedis } from './helpers/redis.ts';
 import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway, type TestGatewayOptions } from './helpers/gateway.ts';
 
 let emulator: RunningEmulator;
@@ -165,5 +166,25 @@ describe('rate limit per caller (in memory)', () => {
       expect((await mint('conv_ok')).__typename).toBe('ConversationSession');
       expect((await mint('conv_ok')).__typename).toBe('RateLimitedError');
     });
+  });
+});
+
+describe.skipIf(!REDIS_SERVER)('rate limit shared in Redis by two gateway replicas', () => {
+  it('counts one budget across both replicas', async () => {
+    const redis = await startRedis();
+    const limits = { rateLimitPoints: 3, rateLimitWindowSeconds: 60, redisUrl: redis.url };
+    const replicas = [await startGateway(emulator.url, { config: { limits } }), await startGateway(emulator.url, { config: { limits } })];
+    try {
+      const mint = async (gateway: TestGateway) =>
+        (await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_shared' } })).body.data?.['createConversationSession'].__typename;
+      const [a, b] = replicas as [TestGateway, TestGateway];
+      for (const replica of replicas) await expect.poll(() => replica.rateLimiter.status()).toEqual({ backend: 'redis', connected: true });
+      expect([await mint(a), await mint(b), await mint(a)]).toEqual(['ConversationSession', 'ConversationSession', 'ConversationSession']);
+      expect(await mint(b)).toBe('RateLimitedError');
+      expect(await mint(a)).toBe('RateLimitedError');
+    } finally {
+      for (const replica of replicas) await replica.close();
+      await redis.close();
+    }
   });
 });

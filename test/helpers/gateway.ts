@@ -7,13 +7,14 @@ import type { ChatBotKitClientOptions } from '../../src/chatbotkit/client.ts';
 import type { UpstreamKind } from '../../src/context.ts';
 import { loadConfig, type LimitsConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createRateLimiter } from '../../src/rate-limit.ts';
+import { createRateLimiter, type RateLimiter } from '../../src/rate-limit.ts';
 
 export interface TestGateway {
   /** `http://127.0.0.1:<port>/graphql` */
   url: string;
   app: App;
   client: ConversationSessionClient;
+  rateLimiter: RateLimiter;
   /** Every log line the gateway wrote, as text. */
   logs: string[];
   close(): Promise<void>;
@@ -51,6 +52,7 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
     url: `http://127.0.0.1:${port}${GRAPHQL_PATH}`,
     app,
     client,
+    rateLimiter,
     logs,
     close: async () => {
       server.closeAllConnections();
