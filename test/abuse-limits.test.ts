@@ -47,6 +47,14 @@ describe('document limits (graphql-armor)', () => {
     expect(body.data).toBeUndefined();
   });
 
+  it('refuses a subscription (this service has none) with a 400, over POST and GET', async () => {
+    const post = await postGraphQL(gateway.url, 'subscription { __typename }');
+    expect(post.status).toBe(400);
+    expect(errorMessages(post.body)).toContain('does not support subscription operations');
+    const get = await fetch(`${gateway.url}?query=${encodeURIComponent('subscription { __typename }')}`, { headers: { accept: 'application/graphql-response+json' } });
+    expect(get.status).toBe(400);
+  });
+
   it('still runs the example mutation and GraphiQL-sized introspection', async () => {
     expect((await postGraphQL(gateway.url, EXAMPLE_MUTATION)).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
     const { body } = await postGraphQL(gateway.url, '{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }');

@@ -10,7 +10,7 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import type { GraphQLError, ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { LimitsConfig } from '../config.ts';
-import { oneSessionPerOperation } from './one-session-per-operation.ts';
+import { knownOperationTypes, oneSessionPerOperation } from './validation-rules.ts';
 
 /** Document limits; generous for this small schema, tight for anything built to hurt. */
 export const DOCUMENT_LIMITS = { maxDepth: 8, maxAliases: 10, maxDirectives: 10, maxTokens: 1000, maxCost: 1000 } as const;
@@ -39,6 +39,7 @@ function useValidationRules(): Plugin {
     maxDirectivesRule({ n: DOCUMENT_LIMITS.maxDirectives, ...report }),
     costLimitRule({ maxCost: DOCUMENT_LIMITS.maxCost, ...report }),
     oneSessionPerOperation,
+    knownOperationTypes,
   ];
   return {
     onValidate({ addValidationRule }) {

@@ -23,3 +23,18 @@ export const oneSessionPerOperation: ValidationRule = (context) => ({
     }
   },
 });
+
+/**
+ * graphql-js 16 lets `subscription { … }` through validation on a schema without a
+ * Subscription type and fails only at execution (HTTP 200, no code). graphql-js 17 has this
+ * rule (KnownOperationTypesRule); until then, this copy makes it a 400 like any invalid document.
+ */
+export const knownOperationTypes: ValidationRule = (context) => ({
+  OperationDefinition(operation) {
+    const schema = context.getSchema();
+    const rootType = { query: schema.getQueryType(), mutation: schema.getMutationType(), subscription: schema.getSubscriptionType() }[operation.operation];
+    if (!rootType) {
+      context.reportError(new GraphQLError(`This service does not support ${operation.operation} operations.`, { nodes: operation }));
+    }
+  },
+});
