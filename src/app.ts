@@ -9,6 +9,8 @@ import type { ConversationSessionClient } from './chatbotkit/conversation-sessio
 import type { Config } from './config.ts';
 import { createContext, type GraphQLContext, type ServiceInfo } from './context.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { useMetricsEndpoint, type GatewayMetrics } from './observability/metrics.ts';
+import { useOperationSpans } from './observability/tracing.ts';
 import { abuseLimitPlugins } from './plugins/use-abuse-limits.ts';
 import { createRequestLog } from './plugins/use-request-log.ts';
 import { schema } from './schema/index.ts';
@@ -21,6 +23,7 @@ export interface AppDependencies {
   logger: Logger;
   service: ServiceInfo;
   rateLimiter: RateLimiter;
+  metrics: GatewayMetrics;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -44,8 +47,8 @@ mutation CreateSession {
 `;
 
 /** Builds the HTTP handler (GraphQL, GraphiQL, probes). It never listens: `server.ts` and tests do. */
-export function createApp(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
-  const requestLog = createRequestLog(logger);
+export function createApp(config: AppConfig, { client, logger, service, rateLimiter, metrics }: AppDependencies) {
+  const requestLog = createRequestLog(logger, metrics);
   const authenticate = createAuthenticator(config.auth);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
   // GraphiQL's page is ~9 MB of inlined assets (no CDN); render it once, not per request.
@@ -69,6 +72,10 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
     },
     plugins: [
       requestLog.plugin,
+      useMetricsEndpoint(metrics),
+      useOperationSpans(requestLog.recordOf, (request, traceId) => {
+        requestLog.recordOf(request).traceId = traceId;
+      }),
       ...abuseLimitPlugins(config.limits),
       useReadinessCheck({ endpoint: '/readyz', check: () => client.isOpen }),
       // Federated tracing: answers only when the router sends `apollo-federation-include-trace: ftv1`.
@@ -91,6 +98,10 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
         traceHeaders: traceContextOf(request.headers),
         onUpstreamSettled: (outcome) => {
           record.upstream = outcome;
+          metrics.upstreamCallEnded(outcome.status, outcome.durationMs, (outcome as { attempts?: number }).attempts ?? 1);
+        },
+        onResult: (typename) => {
+          record.result = typename;
         },
       });
     },

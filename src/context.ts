@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { traceUpstreamCall } from './observability/tracing.ts';
 import type { RateLimitDecision, RateLimiter } from './rate-limit.ts';
 import { mayOpenConversation, type Authentication, type Caller } from './auth/authenticate.ts';
 import type {
@@ -27,6 +28,8 @@ export interface GraphQLContext {
   mayOpenConversation(conversationId: string): boolean;
   /** Spends one session from the caller's budget. */
   consumeSessionBudget(): Promise<RateLimitDecision>;
+  /** Notes which result type the mutation answered, for the request's log line and metrics. */
+  recordResult(typename: string): void;
   createConversationSession(
     conversationId: string,
     request: ConversationSessionCreateRequest,
@@ -45,6 +48,7 @@ export interface ContextParts {
   /** Trace context to pass on to ChatBotKit. */
   traceHeaders: Record<string, string>;
   onUpstreamSettled: NonNullable<CallOptions['onSettled']>;
+  onResult: (typename: string) => void;
 }
 
 export function createContext(parts: ContextParts): GraphQLContext {
@@ -57,15 +61,21 @@ export function createContext(parts: ContextParts): GraphQLContext {
     caller,
     mayOpenConversation: (conversationId) => caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),
     consumeSessionBudget: () => parts.rateLimiter.consume(caller?.id ?? 'anonymous'),
+    recordResult: parts.onResult,
     createConversationSession: (conversationId, request) =>
-      parts.client.create(conversationId, request, {
-        requestId: parts.requestId,
-        headers: {
-          ...parts.traceHeaders,
-          // Passthrough: the caller's own ChatBotKit token stands in for the gateway's secret.
-          ...(caller?.chatbotkitToken && { authorization: `Bearer ${caller.chatbotkitToken}` }),
-        },
-        onSettled: parts.onUpstreamSettled,
-      }),
+      traceUpstreamCall('chatbotkit POST /conversation/{id}/session/create', parts.traceHeaders, (traceHeaders, span) =>
+        parts.client.create(conversationId, request, {
+          requestId: parts.requestId,
+          headers: {
+            ...traceHeaders,
+            // Passthrough: the caller's own ChatBotKit token stands in for the gateway's secret.
+            ...(caller?.chatbotkitToken && { authorization: `Bearer ${caller.chatbotkitToken}` }),
+          },
+          onSettled: (outcome) => {
+            if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
+            parts.onUpstreamSettled(outcome);
+          },
+        }),
+      ),
   };
 }

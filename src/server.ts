@@ -8,6 +8,7 @@ import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
+import { GatewayMetrics } from './observability/metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
 /** Process entry: read config, connect the upstream, serve, and drain on SIGTERM/SIGINT. */
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     redisUrl: config.limits.redisUrl,
     onRedisError: (error) => logger.warn({ err: error }, 'rate-limit Redis unavailable: limiting per replica meanwhile'),
   });
-  const app = createApp(config, { client, logger, rateLimiter, service: { version: packageJson.version, upstream: upstreamKind(config) } });
+  const app = createApp(config, { client, logger, rateLimiter, metrics: new GatewayMetrics(), service: { version: packageJson.version, upstream: upstreamKind(config) } });
 
   let stopping = false;
   const inFlight = new Set<ServerResponse>();

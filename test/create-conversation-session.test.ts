@@ -4,6 +4,7 @@ import { ConversationSessionClient } from '../src/chatbotkit/conversation-sessio
 import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
+import { GatewayMetrics } from '../src/observability/metrics.ts';
 import { createRateLimiter } from '../src/rate-limit.ts';
 import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { sessionBody, startScriptedUpstream, type ScriptedUpstream, type UpstreamReply } from './helpers/upstream.ts';
@@ -180,6 +181,7 @@ describe('a bug inside the gateway', () => {
     const logs: string[] = [];
     const app = createApp(loadConfig({}), {
       rateLimiter: createRateLimiter({ points: 10, durationSeconds: 60 }),
+      metrics: new GatewayMetrics(),
       client: new FaultyClient({ baseUrl: 'http://127.0.0.1:9' }),
       logger: createLogger('error', { scrub: [SECRET], destination: { write: (line: string) => void logs.push(line) } }),
       service: { version: 'test', upstream: 'CUSTOM' },

@@ -40,7 +40,8 @@ export class ConversationSessionClient extends ChatBotKitClient {
   }
 }
 
-function validateCreate(conversationId: string, request: ConversationSessionCreateRequest): void {
+/** Refuses an id or duration the API must never see, before any request is built. */
+export function validateCreate(conversationId: string, request: ConversationSessionCreateRequest): void {
   if (!CONVERSATION_ID_PATTERN.test(conversationId)) {
     throw new InvalidArgumentError('conversationId', 'must be 1 to 64 letters, digits, "-" or "_"');
   }

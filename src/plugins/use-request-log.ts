@@ -1,29 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { getOperationAST } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type SelectionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../observability/metrics.ts';
 
-/** What one HTTP request did, gathered while it runs and logged as one line when it ends. */
+/** What one HTTP request did, gathered while it runs and reported once when it ends. */
 export interface RequestRecord {
   requestId: string;
   started: number;
   operationName?: string | undefined;
-  upstream?: { status: number | undefined; durationMs: number };
+  /** Bounded label for metrics: operation type and root fields, e.g. `mutation:createConversationSession`. */
+  operation?: string;
+  /** The typed result a resolver chose, e.g. `ConversationSession` or `RateLimitedError`. */
+  result?: string;
+  upstream?: { status: number | undefined; durationMs: number; attempts?: number };
   errorCodes?: string[];
   /** The caller's identity, or why the credentials were refused. */
   callerId?: string | undefined;
   authFailure?: string;
+  traceId?: string;
 }
 
 // A caller's id is kept only when it is short and plain, so it cannot forge log lines or headers.
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+const KNOWN_PATHS = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * Gives every request an id (the caller's `x-request-id`, or a new UUID), returns it in the
- * response, and logs one line per request: id, operation, upstream status, durations, error codes.
+ * Gives every request an id (the caller's `x-request-id`, or a new UUID) and returns it in the
+ * response; when the request ends, logs one line (id, caller, operation, result, upstream
+ * status, durations, error codes) and feeds the metrics.
  */
-export function createRequestLog(logger: Logger) {
+export function createRequestLog(logger: Logger, metrics: GatewayMetrics) {
   const records = new WeakMap<Request, RequestRecord>();
 
   const recordOf = (request: Request): RequestRecord => {
@@ -39,10 +47,13 @@ export function createRequestLog(logger: Logger) {
   const plugin: Plugin<{ request: Request }> = {
     onRequest({ request }) {
       recordOf(request);
+      metrics.requestStarted();
     },
     onExecute({ args }) {
       const record = recordOf(args.contextValue.request);
-      record.operationName = getOperationAST(args.document, args.operationName)?.name?.value;
+      const operation = getOperationAST(args.document, args.operationName);
+      record.operationName = operation?.name?.value;
+      record.operation = operation ? `${operation.operation}:${rootFields(args.document, operation.selectionSet.selections)}` : 'unknown';
       return {
         onExecuteDone({ result }) {
           if ('errors' in result && result.errors) {
@@ -55,18 +66,24 @@ export function createRequestLog(logger: Logger) {
       const record = recordOf(request);
       response.headers.set('x-request-id', record.requestId);
       const path = new URL(request.url).pathname;
+      const durationMs = performance.now() - record.started;
+      metrics.requestEnded(KNOWN_PATHS.has(path) ? path : 'other', response.status);
+      if (record.operation) metrics.operationEnded(record.operation, record.errorCodes?.[0] ?? record.result ?? 'ok', durationMs / 1000);
       logger[PROBE_PATHS.has(path) ? 'debug' : 'info'](
         {
           requestId: record.requestId,
+          traceId: record.traceId,
           method: request.method,
           path,
           status: response.status,
           operationName: record.operationName,
           caller: record.callerId,
           authFailure: record.authFailure,
+          result: record.result,
           upstreamStatus: record.upstream?.status,
           upstreamMs: record.upstream && Math.round(record.upstream.durationMs),
-          durationMs: Math.round(performance.now() - record.started),
+          upstreamAttempts: record.upstream?.attempts,
+          durationMs: Math.round(durationMs),
           errorCodes: record.errorCodes,
         },
         'request',
@@ -75,4 +92,21 @@ export function createRequestLog(logger: Logger) {
   };
 
   return { plugin, recordOf };
+}
+
+/** Root field names of an operation, sorted and unique (fragments followed), e.g. `sessionGateway`. */
+function rootFields(document: DocumentNode, selections: readonly SelectionNode[]): string {
+  const names = new Set<string>();
+  const visit = (items: readonly SelectionNode[]): void => {
+    for (const item of items) {
+      if (item.kind === Kind.FIELD) names.add(item.name.value);
+      else if (item.kind === Kind.INLINE_FRAGMENT) visit(item.selectionSet.selections);
+      else {
+        const fragment = document.definitions.find((definition) => definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === item.name.value);
+        if (fragment?.kind === Kind.FRAGMENT_DEFINITION) visit(fragment.selectionSet.selections);
+      }
+    }
+  };
+  visit(selections);
+  return [...names].sort().join(',');
 }

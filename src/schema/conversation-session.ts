@@ -57,11 +57,14 @@ builder.mutationField('createConversationSession', (t) =>
     resolve: async (_root, { input }, context) => {
       const conversationId = String(input.conversationId);
       try {
-        return await mintSession(conversationId, { durationInSeconds: input.durationInSeconds ?? undefined }, context);
+        const session = await mintSession(conversationId, { durationInSeconds: input.durationInSeconds ?? undefined }, context);
+        context.recordResult('ConversationSession');
+        return session;
       } catch (error) {
         const failure = toGraphQLFailure(error, conversationId, { callerCredentials: context.caller?.chatbotkitToken !== undefined });
         // Typed results are the caller's business; anything else is the operators'.
-        if (!resultErrorTypes.some((type) => failure instanceof type)) context.log.warn({ err: error }, 'session call failed');
+        if (resultErrorTypes.some((type) => failure instanceof type)) context.recordResult(failure.constructor.name);
+        else context.log.warn({ err: error }, 'session call failed');
         throw failure;
       }
     },

@@ -7,6 +7,7 @@ import type { ChatBotKitClientOptions } from '../../src/chatbotkit/client.ts';
 import type { UpstreamKind } from '../../src/context.ts';
 import { loadConfig, type LimitsConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { GatewayMetrics } from '../../src/observability/metrics.ts';
 import { createRateLimiter, type RateLimiter } from '../../src/rate-limit.ts';
 
 export interface TestGateway {
@@ -44,7 +45,7 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
   const limits: LimitsConfig = { ...defaults.limits, rateLimitPoints: 1_000_000, ...options.config?.limits };
   const config: AppConfig = { ...defaults, ...options.config, limits };
   const rateLimiter = createRateLimiter({ points: limits.rateLimitPoints, durationSeconds: limits.rateLimitWindowSeconds, redisUrl: limits.redisUrl });
-  const app = createApp(config, { client, logger, rateLimiter, service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
+  const app = createApp(config, { client, logger, rateLimiter, metrics: new GatewayMetrics(), service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

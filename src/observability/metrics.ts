@@ -1,0 +1,78 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Plugin } from 'graphql-yoga';
+
+const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
+export type CircuitState = keyof typeof CIRCUIT_STATES;
+
+/**
+ * The gateway's Prometheus metrics (prom-client). Fed from the request log's hooks rather than
+ * by @graphql-yoga/plugin-prometheus, whose per-phase hooks would add work to every request
+ * for metrics nobody asked for. Labels are bounded: operations are named by their root
+ * fields (schema names), outcomes by our own codes.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #operations = new Histogram({
+    name: 'gateway_graphql_operation_duration_seconds',
+    help: 'GraphQL operations by root fields and outcome (a result type, an error code, or ok), with their duration.',
+    labelNames: ['operation', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  readonly #httpRequests = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests by path and status.',
+    labelNames: ['path', 'status'],
+    registers: [this.registry],
+  });
+  readonly #inFlight = new Gauge({ name: 'gateway_requests_in_flight', help: 'HTTP requests being handled now.', registers: [this.registry] });
+  readonly #upstream = new Histogram({
+    name: 'chatbotkit_upstream_request_duration_seconds',
+    help: 'Calls to the ChatBotKit API by final status (or "none" when no answer came), retries included.',
+    labelNames: ['status'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly #retries = new Counter({ name: 'chatbotkit_upstream_retries_total', help: 'Extra attempts made after a retryable failure.', registers: [this.registry] });
+  readonly #circuit = new Gauge({
+    name: 'chatbotkit_upstream_circuit_state',
+    help: 'Circuit breaker towards the ChatBotKit API: 0 closed, 1 half-open, 2 open.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  requestStarted(): void {
+    this.#inFlight.inc();
+  }
+
+  requestEnded(path: string, status: number): void {
+    this.#inFlight.dec();
+    this.#httpRequests.inc({ path, status });
+  }
+
+  operationEnded(operation: string, outcome: string, durationSeconds: number): void {
+    this.#operations.observe({ operation, outcome }, durationSeconds);
+  }
+
+  upstreamCallEnded(status: number | undefined, durationMs: number, attempts: number): void {
+    this.#upstream.observe({ status: status ?? 'none' }, durationMs / 1000);
+    if (attempts > 1) this.#retries.inc(attempts - 1);
+  }
+
+  circuitChanged(state: CircuitState): void {
+    this.#circuit.set(CIRCUIT_STATES[state]);
+  }
+}
+
+/** Serves the registry at `/metrics` in the Prometheus text format. */
+export function useMetricsEndpoint(metrics: GatewayMetrics): Plugin {
+  return {
+    async onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/metrics') return;
+      endResponse(new fetchAPI.Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
+    },
+  };
+}

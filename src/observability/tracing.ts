@@ -1,0 +1,83 @@
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Plugin } from 'graphql-yoga';
+
+/**
+ * Spans through the OpenTelemetry API only: with no SDK registered (OTEL_* unset) every call
+ * is a no-op, so tracing costs nothing unless it is switched on (see `startTracing` in server.ts).
+ */
+const tracer = trace.getTracer('chatbotkit-session-gateway');
+
+const headerGetter = {
+  get: (headers: Headers, key: string) => headers.get(key) ?? undefined,
+  keys: (headers: Headers) => [...headers.keys()],
+};
+
+/** What the operation span reports when it ends, read from the request's record. */
+export interface OperationOutcome {
+  operationName?: string | undefined;
+  errorCodes?: string[] | undefined;
+}
+
+/**
+ * One SERVER span per GraphQL operation, a child of the caller's W3C `traceparent`, active
+ * while the operation runs so that upstream calls become its children.
+ */
+export function useOperationSpans(outcomeOf: (request: Request) => OperationOutcome, onStart: (request: Request, traceId: string) => void): Plugin {
+  return {
+    instrumentation: {
+      operation: ({ request }, wrapped) => {
+        const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
+        return tracer.startActiveSpan('graphql.operation', { kind: SpanKind.SERVER }, parent, async (span) => {
+          if (span.isRecording()) onStart(request, span.spanContext().traceId);
+          try {
+            await wrapped();
+          } finally {
+            endOperationSpan(span, outcomeOf(request));
+          }
+        });
+      },
+    },
+  };
+}
+
+function endOperationSpan(span: Span, { operationName, errorCodes }: OperationOutcome): void {
+  if (operationName) span.updateName(`graphql.operation ${operationName}`);
+  span.setAttribute('graphql.operation.name', operationName ?? '');
+  if (errorCodes?.length) {
+    span.setAttribute('graphql.error.codes', errorCodes);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: errorCodes.join(',') });
+  }
+  span.end();
+}
+
+/**
+ * One CLIENT span per upstream call. Its context goes upstream in `traceparent`, replacing
+ * the caller's (passed on unchanged only when tracing is off).
+ */
+export async function traceUpstreamCall<T>(
+  name: string,
+  headers: Record<string, string>,
+  call: (headers: Record<string, string>, span: Span) => Promise<T>,
+): Promise<T> {
+  return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT }, async (span) => {
+    const carrier = { ...headers };
+    propagation.inject(context.active(), carrier);
+    try {
+      return await call(carrier, span);
+    } catch (error) {
+      // The error's code only: messages may quote upstream bodies.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as { code?: string }).code ?? 'error' });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** The active span's ids, for log lines. */
+export function activeTraceIds(): { traceId: string; spanId: string } | undefined {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return undefined;
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
+}
