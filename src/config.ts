@@ -58,6 +58,10 @@ export interface Config {
   upstreamTimeoutMs: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /** `json` lines, or `pretty` for people reading a terminal (needs the pino-pretty dev dependency). */
+  logFormat: 'json' | 'pretty';
+  /** Whether OTEL_* variables ask for traces; the SDK reads the rest of them itself. */
+  tracing: boolean;
   production: boolean;
   /** Browser origins allowed to call the gateway (CORS); empty means same-origin only. */
   corsOrigins: readonly string[];
@@ -188,6 +192,8 @@ export function loadConfig(env: Env): Readonly<Config> {
     upstreamTimeoutMs: reader.integer('UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 300_000),
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: reader.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, reader.string('NODE_ENV') === 'development' ? 'pretty' : 'json'),
+    tracing: wantsTracing(reader),
     production,
     corsOrigins: readCorsOrigins(reader),
     auth: readAuth(reader, authMode, upstream, production),
@@ -197,6 +203,13 @@ export function loadConfig(env: Env): Readonly<Config> {
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return Object.freeze(config);
+}
+
+function wantsTracing(reader: EnvReader): boolean {
+  if (reader.string('OTEL_SDK_DISABLED') === 'true') return false;
+  const exporter = reader.string('OTEL_TRACES_EXPORTER');
+  if (exporter !== undefined) return exporter !== 'none';
+  return reader.string('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || reader.string('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined;
 }
 
 function readUpstream(reader: EnvReader, production: boolean, authMode: AuthMode | undefined): UpstreamConfig {

@@ -1,7 +1,10 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.ts';
+import { activeTraceIds } from './observability/tracing.ts';
 
 export interface LoggerOptions {
+  /** `pretty` for a terminal (pino-pretty, a dev dependency); default JSON lines. */
+  format?: 'json' | 'pretty';
   /** Values that must never appear in a log line, whatever carries them (an error message, an echoed body). */
   scrub?: readonly (string | undefined)[];
   /** Where lines go. Default stdout. */
@@ -12,12 +15,15 @@ export interface LoggerOptions {
  * JSON lines. Two lines of defence behind the first (the code never hands the secret or a
  * session token to the logger): key-based redaction, and value-based scrubbing of each line.
  */
-export function createLogger(level: LogLevel, { scrub = [], destination }: LoggerOptions = {}): Logger {
+export function createLogger(level: LogLevel, { scrub = [], destination, format = 'json' }: LoggerOptions = {}): Logger {
   const secrets = scrub.filter((value): value is string => Boolean(value));
   return pino(
     {
       level,
       base: { service: 'chatbotkit-session-gateway' },
+      // Lines written inside a traced operation carry its trace and span ids.
+      mixin: () => activeTraceIds() ?? {},
+      ...(format === 'pretty' && { transport: { target: 'pino-pretty', options: { colorize: true } } }),
       redact: {
         paths: ['secret', 'token', '*.token', '*.secret', '*.*.token', '*.*.secret', 'headers.authorization', '*.headers.authorization'],
         censor: '[redacted]',

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
+import { startTracing } from './observability/tracing.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
 /** Process entry: read config, connect the upstream, serve, and drain on SIGTERM/SIGINT. */
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
     console.error(`chatbotkit-session-gateway: ${error.message}`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel, { scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined] });
+  const tracing = config.tracing ? await startTracing() : undefined;
+  const logger = createLogger(config.logLevel, { format: config.logFormat, scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined] });
   for (const warning of config.warnings) logger.warn(warning);
 
   const emulator = config.upstream.kind === 'emulator' ? await startEmulator() : undefined;
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     await app.dispose();
     await client.close();
     await rateLimiter.close();
+    await tracing?.shutdown();
     await emulator?.close();
     logger.info({ upstreamPoolOpen: client.isOpen }, 'stopped');
     process.exit(0);

@@ -28,6 +28,8 @@ describe('configuration', () => {
       upstreamTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
+      logFormat: 'json',
+      tracing: false,
       production: false,
       corsOrigins: [],
       auth: { mode: 'none' },
@@ -110,6 +112,22 @@ describe('configuration', () => {
 
   it('lets passthrough run in production without a secret, against ChatBotKit', () => {
     expect(loadConfig({ AUTH_MODE: 'passthrough', NODE_ENV: 'production' }).upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: undefined });
+  });
+
+  it('logs pretty only in development or when asked', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).logFormat).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'development', LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(problemsOf({ LOG_FORMAT: 'xml' })[0]).toMatch(/^LOG_FORMAT must be one of json, pretty/);
+  });
+
+  it.each([
+    [{}, false],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'console' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, false],
+    [{ OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'otlp' }, false],
+  ])('traces when the OTEL_* variables %j ask for it: %s', (env, tracing) => {
+    expect(loadConfig(env).tracing).toBe(tracing);
   });
 
   it('reports every problem at once', () => {

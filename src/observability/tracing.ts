@@ -81,3 +81,14 @@ export function activeTraceIds(): { traceId: string; spanId: string } | undefine
   const { traceId, spanId } = span.spanContext();
   return { traceId, spanId };
 }
+
+/**
+ * Starts the OpenTelemetry SDK, which reads the standard OTEL_* variables itself (exporter,
+ * endpoint, service name, sampler, propagators). Called only when they ask for traces.
+ */
+export async function startTracing(): Promise<{ shutdown(): Promise<void> }> {
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const sdk = new NodeSDK({ serviceName: 'chatbotkit-session-gateway', instrumentations: [] });
+  sdk.start();
+  return sdk;
+}
