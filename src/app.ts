@@ -1,5 +1,4 @@
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
@@ -8,6 +7,7 @@ import { createAuthenticator } from './auth/authenticate.ts';
 import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import type { Config } from './config.ts';
 import { createContext, type GraphQLContext, type ServiceInfo } from './context.ts';
+import { lazyGraphiQLPage } from './graphiql/page.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { useMetricsEndpoint, type GatewayMetrics } from './observability/metrics.ts';
 import { useOperationSpans } from './observability/tracing.ts';
@@ -51,8 +51,6 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
   const requestLog = createRequestLog(logger, metrics);
   const authenticate = createAuthenticator(config.auth);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
-  // GraphiQL's page is ~9 MB of inlined assets (no CDN); render it once, not per request.
-  const graphiqlPage = config.limits.graphiql ? renderGraphiQL(graphiql) : '';
 
   return createYoga<{ req?: IncomingMessage }, GraphQLContext>({
     schema,
@@ -61,7 +59,7 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
     landingPage: false,
     cors: corsOptions(config.corsOrigins),
     graphiql: config.limits.graphiql && graphiql,
-    renderGraphiQL: () => graphiqlPage,
+    renderGraphiQL: lazyGraphiQLPage(graphiql),
     // Never attach original errors or stacks, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
     logging: {

@@ -305,7 +305,7 @@ function readLimits(reader: EnvReader, production: boolean): LimitsConfig {
     introspection: reader.boolean('INTROSPECTION', !production),
     maxBodyBytes: reader.integer('MAX_BODY_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     persistedOperations: readAllowList(reader),
-    rateLimitPoints: reader.integer('RATE_LIMIT_POINTS', 60, 1, 1_000_000),
+    rateLimitPoints: reader.integer('RATE_LIMIT_POINTS', 60, 1, 1_000_000_000),
     rateLimitWindowSeconds: reader.integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
     redisUrl,
   };

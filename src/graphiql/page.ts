@@ -1,0 +1,20 @@
+import { Worker } from 'node:worker_threads';
+import type { GraphiQLOptions } from 'graphql-yoga';
+
+/**
+ * GraphiQL's page, with every asset inlined (no CDN), rendered on first request and kept as
+ * bytes. The renderer module holds ~9 MB of source that costs ~50 MB of memory once loaded;
+ * rendering in a short-lived worker thread gives that back when the worker exits.
+ */
+export function lazyGraphiQLPage(options: GraphiQLOptions): () => Promise<Uint8Array<ArrayBuffer>> {
+  let page: Promise<Uint8Array<ArrayBuffer>> | undefined;
+  return () => (page ??= render(options));
+}
+
+function render(options: GraphiQLOptions): Promise<Uint8Array<ArrayBuffer>> {
+  const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: options });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (html: Uint8Array<ArrayBuffer>) => resolve(html));
+    worker.once('error', reject);
+  });
+}
