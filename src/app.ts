@@ -75,7 +75,7 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
         requestLog.recordOf(request).traceId = traceId;
       }),
       ...abuseLimitPlugins(config.limits),
-      useReadinessCheck({ endpoint: '/readyz', check: () => client.isOpen }),
+      useReadinessCheck({ endpoint: '/readyz', check: () => readiness(client, rateLimiter) }),
       // Federated tracing: answers only when the router sends `apollo-federation-include-trace: ftv1`.
       // Errors in the trace keep only our own safe messages, as the response does.
       useApolloInlineTrace({ rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.') }),
@@ -96,7 +96,7 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
         traceHeaders: traceContextOf(request.headers),
         onUpstreamSettled: (outcome) => {
           record.upstream = outcome;
-          metrics.upstreamCallEnded(outcome.status, outcome.durationMs, (outcome as { attempts?: number }).attempts ?? 1);
+          metrics.upstreamCallEnded(outcome.status, outcome.durationMs, outcome.attempts);
         },
         onResult: (typename) => {
           record.result = typename;
@@ -107,6 +107,16 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * Ready while the upstream pool is open. An open circuit or a lost Redis is reported but does
+ * not make the replica unready: every replica would go out together, and no probe could
+ * ever close the circuit again.
+ */
+function readiness(client: ConversationSessionClient, rateLimiter: RateLimiter): Response {
+  const upstream = client.health();
+  return Response.json({ ready: upstream.open, upstream, rateLimit: rateLimiter.status() }, { status: upstream.open ? 200 : 503 });
+}
 
 // Same-origin only unless origins are listed; never with credentials, since callers
 // authenticate with headers, not cookies.

@@ -36,6 +36,17 @@ export type AuthConfig =
       conversationsClaim: string;
     };
 
+/** How the gateway treats a slow or failing upstream (see the README's failure table). */
+export interface ResilienceConfig {
+  connectTimeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  circuitThreshold: number;
+  circuitHalfOpenAfterMs: number;
+  maxConcurrent: number;
+  maxQueued: number;
+}
+
 export interface LimitsConfig {
   graphiql: boolean;
   introspection: boolean;
@@ -56,6 +67,7 @@ export interface Config {
   runAsUserId: string | undefined;
   timezone: string | undefined;
   upstreamTimeoutMs: number;
+  resilience: ResilienceConfig;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
   /** `json` lines, or `pretty` for people reading a terminal (needs the pino-pretty dev dependency). */
@@ -190,6 +202,15 @@ export function loadConfig(env: Env): Readonly<Config> {
     runAsUserId: reader.headerValue('CHATBOTKIT_RUNAS_USER_ID'),
     timezone,
     upstreamTimeoutMs: reader.integer('UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
+    resilience: {
+      connectTimeoutMs: reader.integer('UPSTREAM_CONNECT_TIMEOUT_MS', 5_000, 100, 60_000),
+      retries: reader.integer('UPSTREAM_RETRIES', 2, 0, 5),
+      retryDelayMs: reader.integer('UPSTREAM_RETRY_DELAY_MS', 250, 10, 10_000),
+      circuitThreshold: reader.integer('UPSTREAM_CIRCUIT_THRESHOLD', 5, 1, 1000),
+      circuitHalfOpenAfterMs: reader.integer('UPSTREAM_CIRCUIT_HALF_OPEN_MS', 10_000, 100, 600_000),
+      maxConcurrent: reader.integer('UPSTREAM_MAX_CONCURRENT', 64, 1, 10_000),
+      maxQueued: reader.integer('UPSTREAM_MAX_QUEUED', 100, 0, 100_000),
+    },
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 300_000),
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: reader.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, reader.string('NODE_ENV') === 'development' ? 'pretty' : 'json'),

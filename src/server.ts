@@ -30,12 +30,25 @@ async function main(): Promise<void> {
   if (emulator) {
     logger.warn({ emulator: emulator.url }, 'NOT TALKING TO CHATBOTKIT: no CHATBOTKIT_SECRET or CHATBOTKIT_API_URL is set, so sessions come from the built-in local emulator and their tokens work nowhere else');
   }
+  const metrics = new GatewayMetrics();
   const client = new ConversationSessionClient({
     baseUrl: emulator?.url ?? (config.upstream.kind === 'http' ? config.upstream.baseUrl : undefined),
     secret: config.upstream.kind === 'http' ? config.upstream.secret : undefined,
     runAsUserId: config.runAsUserId,
     timezone: config.timezone,
     timeout: config.upstreamTimeoutMs,
+    connectTimeout: config.resilience.connectTimeoutMs,
+    retries: config.resilience.retries,
+    retryDelay: config.resilience.retryDelayMs,
+    circuitThreshold: config.resilience.circuitThreshold,
+    circuitHalfOpenAfter: config.resilience.circuitHalfOpenAfterMs,
+    connections: config.resilience.maxConcurrent,
+    maxConcurrent: config.resilience.maxConcurrent,
+    maxQueued: config.resilience.maxQueued,
+    onCircuitChange: (state) => {
+      metrics.circuitChanged(state);
+      logger[state === 'open' ? 'error' : 'warn']({ circuit: state }, `circuit to the ChatBotKit API is ${state}`);
+    },
   });
   const rateLimiter = createRateLimiter({
     points: config.limits.rateLimitPoints,
@@ -43,7 +56,7 @@ async function main(): Promise<void> {
     redisUrl: config.limits.redisUrl,
     onRedisError: (error) => logger.warn({ err: error }, 'rate-limit Redis unavailable: limiting per replica meanwhile'),
   });
-  const app = createApp(config, { client, logger, rateLimiter, metrics: new GatewayMetrics(), service: { version: packageJson.version, upstream: upstreamKind(config) } });
+  const app = createApp(config, { client, logger, rateLimiter, metrics, service: { version: packageJson.version, upstream: upstreamKind(config) } });
 
   let stopping = false;
   const inFlight = new Set<ServerResponse>();

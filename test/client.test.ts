@@ -200,13 +200,13 @@ describe('transport failures', () => {
     await expect(client.create('conv1')).rejects.toBeInstanceOf(UpstreamUnavailableError);
   });
 
-  it('tells onSettled the status and duration of each call', async () => {
+  it('tells onSettled the status, duration and attempts of each call', async () => {
     upstream.reply({ status: 404, body: { message: 'no', code: 'NOT_FOUND' } });
     const outcomes: unknown[] = [];
     await connect()
       .create('conv1', {}, { onSettled: (outcome) => outcomes.push(outcome) })
       .catch(() => undefined);
-    expect(outcomes).toEqual([{ status: 404, durationMs: expect.any(Number) }]);
+    expect(outcomes).toEqual([{ status: 404, durationMs: expect.any(Number), attempts: 1 }]);
   });
 
   it('is closed after close()', async () => {

@@ -168,6 +168,41 @@ describe('createConversationSession when the upstream answers otherwise', () => 
   });
 });
 
+describe('createConversationSession when the upstream is down or saturated', () => {
+  it('fails fast with UPSTREAM_UNAVAILABLE once the circuit opens, without calling the upstream', async () => {
+    const upstream = await startScriptedUpstream({ status: 500, body: { message: 'down', code: 'INTERNAL_SERVER_ERROR' } });
+    const gateway = await startGateway(upstream.url, { circuitThreshold: 2, circuitHalfOpenAfter: 60_000 });
+    try {
+      for (let i = 0; i < 2; i++) await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
+      const attemptsBefore = upstream.requests.length;
+      const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
+      expect(body.errors?.[0]?.extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE' });
+      expect(upstream.requests.length).toBe(attemptsBefore);
+      const ready = await fetch(new URL('/readyz', gateway.url));
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ready: true, upstream: { circuit: 'open' } });
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+
+  it('answers GATEWAY_OVERLOADED when the concurrency limit and its queue are full', async () => {
+    const upstream = await startScriptedUpstream({ status: 200, body: sessionBody(), delayMs: 1_000 });
+    const gateway = await startGateway(upstream.url, { maxConcurrent: 1, maxQueued: 0 });
+    try {
+      const first = postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
+      await expect.poll(() => upstream.requests.length).toBe(1);
+      const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
+      expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'GATEWAY_OVERLOADED' }, message: expect.stringContaining('try again') });
+      expect((await first).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('a bug inside the gateway', () => {
   it('reaches the client as a masked INTERNAL_SERVER_ERROR, even with NODE_ENV=development', async () => {
     // Fault injection: a client whose create() fails the way a programming error would.

@@ -1,10 +1,15 @@
-import { FormData, Pool } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FormData, Pool, type Dispatcher } from 'undici';
 import {
+  ChatBotKitError,
   MalformedResponseError,
   UpstreamResponseError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from './errors.ts';
+import { Bulkhead, CircuitBreaker, isRetryable, retryWaitMs, verdictOf, type CircuitState } from './resilience.ts';
+
+export type { CircuitState } from './resilience.ts';
 
 export const DEFAULT_BASE_URL = 'https://api.chatbotkit.com';
 
@@ -20,10 +25,52 @@ export interface ChatBotKitClientOptions {
   timezone?: string | undefined;
   /** Extra headers sent with every call. */
   headers?: Record<string, string> | undefined;
-  /** Milliseconds a call may take, connect to last body byte. Default 30000. */
+  /** Overall deadline of a call in milliseconds, from the first connect to the last body byte, retries and queueing included. Default 30000. */
   timeout?: number | undefined;
+  /**
+   * Milliseconds to open a connection (TCP and TLS); a connect timeout is retried, as the request
+   * was never sent. Default 5000, at most `timeout`. This limit and the two below run on undici's
+   * coarse clock (it ticks about every 0.5 s), so small values round up.
+   */
+  connectTimeout?: number | undefined;
+  /** Milliseconds from sending a request to its response headers. Default: no limit of its own; `timeout` bounds it. */
+  headersTimeout?: number | undefined;
+  /** Milliseconds the response body may pause between two chunks. Default: no limit of its own; `timeout` bounds it. */
+  bodyTimeout?: number | undefined;
+  /**
+   * Extra attempts after a failure that cannot have minted a session: the connection failed
+   * before the request was sent, or the API answered 429 (not `LIMITS_REACHED`) or 503. Default 2.
+   */
+  retries?: number | undefined;
+  /** Milliseconds before the first retry; doubles on each retry, jittered, and a longer `Retry-After` wins. Default 250. */
+  retryDelay?: number | undefined;
+  /**
+   * Milliseconds after the start of a call within which retries may happen: a retry whose wait
+   * would end later is not begun, and the caller gets the last failure at once. Default: half of
+   * the call's `timeout`, so that the last attempt keeps at least half of the deadline.
+   */
+  retryTimeout?: number | undefined;
+  /** Consecutive calls finding the API down (5xx, timeout, unreachable) that open the circuit. Default 5. */
+  circuitThreshold?: number | undefined;
+  /** Milliseconds the open circuit refuses calls before one probe call may go through. Default 10000. */
+  circuitHalfOpenAfter?: number | undefined;
+  /** Told every change of the circuit's state. It runs inside a call, so it must not throw. */
+  onCircuitChange?: ((state: CircuitState) => void) | undefined;
   /** Most sockets kept open to the API. Default 64. */
   connections?: number | undefined;
+  /** Most calls in flight at once (retries included). Default: `connections`. */
+  maxConcurrent?: number | undefined;
+  /** Most calls waiting for a free slot, each until its deadline; more fail with UpstreamOverloadedError. Default 100. */
+  maxQueued?: number | undefined;
+}
+
+/** How a call ended, for logs and metrics. */
+export interface CallOutcome {
+  /** The last answer's status; undefined when the last attempt got none. */
+  status: number | undefined;
+  durationMs: number;
+  /** Requests sent to (or attempted at) the API: 0 when the circuit or the bulkhead refused the call. */
+  attempts: number;
 }
 
 /** One call's options, as in the SDK's `clientFetch`. */
@@ -37,14 +84,41 @@ export interface FetchOptions {
   headers?: Record<string, string>;
   /** Overrides the client's timeout for this call. */
   timeout?: number;
+  /** Overrides the client's retries for this call. */
+  retries?: number;
   /** Sent as `x-request-id` so both sides' logs line up. */
   requestId?: string;
-  /** Told how the call ended: the status when one arrived, and how long it took. */
-  onSettled?: (outcome: { status: number | undefined; durationMs: number }) => void;
+  /** Told how the call ended: the last status, how long it took, and how many attempts it made. */
+  onSettled?: (outcome: CallOutcome) => void;
+}
+
+/** What `/readyz` and dashboards want to know about the client. */
+export interface ClientHealth {
+  /** False once `close()` or `destroy()` was called. */
+  open: boolean;
+  circuit: CircuitState;
+  inFlight: number;
+  queued: number;
 }
 
 // The API's answers are a few hundred bytes; anything far larger is not one of them.
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+// Errors of a connection that was never made, so the request cannot have been sent.
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+type UndiciRequest = Omit<Dispatcher.RequestOptions, 'origin'>;
+
+/** One call's limits and what happened so far. */
+interface Call {
+  deadline: AbortSignal;
+  timeoutMs: number;
+  retries: number;
+  /** `performance.now()` after which no retry starts. */
+  retryUntil: number;
+  attempts: number;
+  status: number | undefined;
+}
 
 /** The transport every ChatBotKit resource client shares: one keep-alive pool to the API origin. */
 export class ChatBotKitClient {
@@ -52,21 +126,35 @@ export class ChatBotKitClient {
   readonly #options: ChatBotKitClientOptions;
   readonly #pool: Pool;
   readonly #timeout: number;
+  readonly #circuit: CircuitBreaker;
+  readonly #bulkhead: Bulkhead;
 
   constructor(options: ChatBotKitClientOptions = {}) {
     this.#options = options;
     this.baseUrl = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
     this.#timeout = options.timeout ?? 30_000;
+    const connections = options.connections ?? 64;
     this.#pool = new Pool(this.baseUrl.origin, {
-      connections: options.connections ?? 64,
+      connections,
       keepAliveTimeout: 30_000,
-      connect: { timeout: Math.min(this.#timeout, 10_000) },
+      connect: { timeout: options.connectTimeout ?? Math.min(this.#timeout, 5_000) },
     });
+    this.#circuit = new CircuitBreaker({
+      threshold: options.circuitThreshold ?? 5,
+      halfOpenAfterMs: options.circuitHalfOpenAfter ?? 10_000,
+      onChange: options.onCircuitChange,
+    });
+    this.#bulkhead = new Bulkhead(options.maxConcurrent ?? connections, options.maxQueued ?? 100);
   }
 
   /** True until `close()` is called. */
   get isOpen(): boolean {
     return !this.#pool.closed && !this.#pool.destroyed;
+  }
+
+  /** The pool, the circuit and the load, for readiness probes and dashboards. */
+  health(): ClientHealth {
+    return { open: this.isOpen, circuit: this.#circuit.state, inFlight: this.#bulkhead.inFlight, queued: this.#bulkhead.queued };
   }
 
   /** Waits for calls in flight, then closes the sockets. */
@@ -79,30 +167,95 @@ export class ChatBotKitClient {
     if (!this.#pool.destroyed) await this.#pool.destroy();
   }
 
-  /** Calls `path` (an SDK path such as `/api/v1/...`) and returns the parsed JSON answer. */
+  /**
+   * Calls `path` (an SDK path such as `/api/v1/...`) and returns the parsed JSON answer. The
+   * circuit breaker, the bulkhead, retries and the deadline all apply to the call as a whole.
+   */
   async clientFetch(path: string, options: FetchOptions = {}): Promise<unknown> {
-    const timeout = options.timeout ?? this.#timeout;
     const started = performance.now();
-    let status: number | undefined;
+    const timeoutMs = options.timeout ?? this.#timeout;
+    const call: Call = {
+      deadline: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
+      retries: options.retries ?? this.#options.retries ?? 2,
+      retryUntil: started + Math.min(this.#options.retryTimeout ?? timeoutMs / 2, timeoutMs),
+      attempts: 0,
+      status: undefined,
+    };
+    const request = this.#request(path, options);
     try {
-      const response = await this.#pool.request({
-        method: options.data || options.file ? 'POST' : 'GET',
-        path: resolveApiPath(this.baseUrl, path) + encodeQuery(options.query),
-        headers: this.#headers(options),
-        body: encodeBody(options) ?? null,
-        signal: AbortSignal.timeout(timeout),
-      });
-      status = response.statusCode;
-      const text = await readText(response.body, status);
-      if (status < 200 || status > 299) {
-        throw parseErrorResponse(status, text, response.headers['retry-after']);
-      }
-      return parseJson(status, text);
+      return await this.#guarded(() => this.#withRetries(request, call), call.deadline);
     } catch (error) {
-      throw classifyFailure(error, timeout);
+      throw this.#classify(error, call);
     } finally {
-      options.onSettled?.({ status, durationMs: performance.now() - started });
+      options.onSettled?.({ status: call.status, durationMs: performance.now() - started, attempts: call.attempts });
     }
+  }
+
+  /** Fails fast while the circuit is open or the bulkhead full; tells the circuit how the call ended. */
+  async #guarded<T>(run: () => Promise<T>, deadline: AbortSignal): Promise<T> {
+    const probe = this.#circuit.admit();
+    let result: T;
+    try {
+      result = await this.#bulkhead.run(run, deadline);
+    } catch (error) {
+      this.#circuit.record(probe, verdictOf(error));
+      throw error;
+    }
+    this.#circuit.record(probe, 'up');
+    return result;
+  }
+
+  async #withRetries(request: UndiciRequest, call: Call): Promise<unknown> {
+    for (;;) {
+      try {
+        return await this.#attempt(request, call);
+      } catch (error) {
+        if (!this.#mayRetry(error, call)) throw error;
+        const wait = retryWaitMs(error, call.attempts, this.#options.retryDelay ?? 250);
+        // Waiting beyond the budget would only delay the same failure: the caller gets it now.
+        if (performance.now() + wait > call.retryUntil) throw error;
+        await sleep(wait, undefined, { signal: call.deadline });
+      }
+    }
+  }
+
+  // A probe gets one attempt, and no call keeps retrying into a circuit that opened meanwhile.
+  #mayRetry(error: unknown, call: Call): boolean {
+    return call.attempts <= call.retries && this.#circuit.state === 'closed' && isRetryable(error);
+  }
+
+  async #attempt(request: UndiciRequest, call: Call): Promise<unknown> {
+    call.attempts++;
+    call.status = undefined;
+    try {
+      const response = await this.#pool.request({ ...request, signal: call.deadline });
+      call.status = response.statusCode;
+      return await readAnswer(response);
+    } catch (error) {
+      throw this.#classify(error, call);
+    }
+  }
+
+  #request(path: string, options: FetchOptions): UndiciRequest {
+    return {
+      method: options.data || options.file ? 'POST' : 'GET',
+      path: resolveApiPath(this.baseUrl, path) + encodeQuery(options.query),
+      headers: this.#headers(options),
+      body: encodeBody(options) ?? null,
+      // 0 turns undici's own limits off: the call's deadline is the one that applies.
+      headersTimeout: this.#options.headersTimeout ?? 0,
+      bodyTimeout: this.#options.bodyTimeout ?? 0,
+    };
+  }
+
+  #classify(error: unknown, call: Call): ChatBotKitError {
+    if (error instanceof ChatBotKitError) return error;
+    const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(this.#options.headersTimeout ?? 0, 'headers');
+    if (code === 'UND_ERR_BODY_TIMEOUT') return new UpstreamTimeoutError(this.#options.bodyTimeout ?? 0, 'body');
+    if (call.deadline.aborted) return new UpstreamTimeoutError(call.timeoutMs);
+    return new UpstreamUnavailableError(error, !(typeof code === 'string' && CONNECT_FAILURES.has(code)));
   }
 
   #headers(options: FetchOptions): Record<string, string> {
@@ -173,6 +326,26 @@ async function readText(body: AsyncIterable<Buffer> & { destroy(): void }, statu
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A 2xx must be declared JSON and parse as JSON; any other status becomes an UpstreamResponseError. */
+async function readAnswer({ statusCode: status, headers, body }: Dispatcher.ResponseData): Promise<unknown> {
+  const success = status >= 200 && status <= 299;
+  if (success && !isJsonMediaType(headers['content-type'])) {
+    // Drains a small body so the connection can be reused; undici closes it when the body is large.
+    await body.dump();
+    throw new MalformedResponseError(status, 'answer is not declared as JSON');
+  }
+  const text = await readText(body, status);
+  if (!success) throw parseErrorResponse(status, text, headers['retry-after']);
+  return parseJson(status, text);
+}
+
+/** `application/json` or a `+json` type, parameters aside; a missing type is not JSON. */
+function isJsonMediaType(contentType: unknown): boolean {
+  if (typeof contentType !== 'string') return false;
+  const type = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || /^application\/[^/]+\+json$/.test(type);
+}
+
 function parseJson(status: number, text: string): unknown {
   try {
     return JSON.parse(text);
@@ -203,12 +376,4 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Math.ceil((Date.parse(value) - now) / 1000);
   return Number.isNaN(seconds) ? undefined : Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, seconds));
-}
-
-function classifyFailure(error: unknown, timeout: number): Error {
-  if (error instanceof UpstreamResponseError || error instanceof MalformedResponseError) return error;
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'HeadersTimeoutError' || error.name === 'BodyTimeoutError')) {
-    return new UpstreamTimeoutError(timeout);
-  }
-  return new UpstreamUnavailableError(error);
 }

@@ -50,20 +50,54 @@ export class MalformedResponseError extends ChatBotKitError {
   }
 }
 
-/** No complete answer arrived within the call's timeout. */
+/** Which limit ran out: the wait for headers, a pause in the body, or the call's overall deadline. */
+export type TimeoutPhase = 'headers' | 'body' | 'deadline';
+
+/** No complete answer arrived in time. Never retried: the request may have minted a session. */
 export class UpstreamTimeoutError extends ChatBotKitError {
   readonly code = 'UPSTREAM_TIMEOUT';
+  readonly phase: TimeoutPhase;
 
-  constructor(timeoutMs: number) {
-    super(`no answer from the ChatBotKit API within ${timeoutMs} ms`);
+  constructor(timeoutMs: number, phase: TimeoutPhase = 'deadline') {
+    super(`no answer from the ChatBotKit API within ${timeoutMs} ms (${phase})`);
+    this.phase = phase;
   }
 }
 
 /** The API could not be reached (connection refused, reset, DNS, TLS, pool closed). */
 export class UpstreamUnavailableError extends ChatBotKitError {
-  readonly code = 'UPSTREAM_UNAVAILABLE';
+  // A plain string, so that the more specific failures below can refine it.
+  readonly code: string = 'UPSTREAM_UNAVAILABLE';
+  /**
+   * False only when the request provably never left (refused, DNS failure, connect timeout),
+   * so a retry cannot mint a second session; true when it may have reached the API.
+   */
+  readonly requestSent: boolean;
 
-  constructor(cause: unknown) {
-    super('the ChatBotKit API could not be reached', { cause });
+  constructor(cause: unknown, requestSent = true, message = 'the ChatBotKit API could not be reached') {
+    super(message, { cause });
+    this.requestSent = requestSent;
+  }
+}
+
+/**
+ * The circuit breaker is open: recent calls found the API down, so this one was refused
+ * without touching the network. A subclass of unavailable, so code that does not know it
+ * still treats it as such.
+ */
+export class UpstreamCircuitOpenError extends UpstreamUnavailableError {
+  override readonly code = 'UPSTREAM_CIRCUIT_OPEN';
+
+  constructor() {
+    super(undefined, false, 'the ChatBotKit API is failing; calls are refused until a probe succeeds');
+  }
+}
+
+/** Too many calls were in flight and queued already; this one was refused without touching the network. */
+export class UpstreamOverloadedError extends UpstreamUnavailableError {
+  override readonly code = 'UPSTREAM_OVERLOADED';
+
+  constructor(maxConcurrent: number, maxQueued: number) {
+    super(undefined, false, `${maxConcurrent} calls to the ChatBotKit API in flight and ${maxQueued} waiting already`);
   }
 }

@@ -13,7 +13,7 @@ export interface RequestRecord {
   operation?: string;
   /** The typed result a resolver chose, e.g. `ConversationSession` or `RateLimitedError`. */
   result?: string;
-  upstream?: { status: number | undefined; durationMs: number; attempts?: number };
+  upstream?: { status: number | undefined; durationMs: number; attempts: number };
   errorCodes?: string[];
   /** The caller's identity, or why the credentials were refused. */
   callerId?: string | undefined;

@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   MalformedResponseError,
   UpstreamResponseError,
+  UpstreamOverloadedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../chatbotkit/errors.ts';
@@ -21,6 +22,7 @@ export const GraphQLErrorCode = {
   UpstreamBadResponse: 'UPSTREAM_BAD_RESPONSE',
   UpstreamError: 'UPSTREAM_ERROR',
   GatewayMisconfigured: 'GATEWAY_MISCONFIGURED',
+  GatewayOverloaded: 'GATEWAY_OVERLOADED',
 } as const;
 
 abstract class ResultError extends Error {
@@ -124,6 +126,9 @@ export function toGraphQLFailure(error: unknown, conversationId: string, { calle
   if (error instanceof InvalidArgumentError) return new InvalidInputError(`input.${error.argument}`, error.message);
   if (error instanceof UpstreamTimeoutError) {
     return graphQLError('ChatBotKit did not answer in time.', GraphQLErrorCode.UpstreamTimeout);
+  }
+  if (error instanceof UpstreamOverloadedError) {
+    return graphQLError('The gateway is handling too many sessions right now; try again shortly.', GraphQLErrorCode.GatewayOverloaded);
   }
   if (error instanceof UpstreamUnavailableError) {
     return graphQLError('ChatBotKit could not be reached.', GraphQLErrorCode.UpstreamUnavailable);

@@ -1,6 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 
 /** One request as the upstream saw it. */
 export interface RecordedRequest {
@@ -22,19 +21,31 @@ export type UpstreamReply =
 
 export interface ScriptedUpstream {
   url: string;
+  port: number;
   requests: RecordedRequest[];
   /** Replaces the reply for the requests that follow. */
   reply(reply: UpstreamReply | ((request: RecordedRequest) => UpstreamReply)): void;
+  /** Answers the next requests with these replies, one each (replacing any still unused), then falls back to `reply`'s. */
+  script(...replies: UpstreamReply[]): void;
   close(): Promise<void>;
+}
+
+export interface ScriptedUpstreamOptions {
+  /** Listen on this port (e.g. one a closed upstream used) instead of a free one. */
+  port?: number;
 }
 
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers as scripted: a
  * status and body (a string is sent as is, anything else as JSON), a delay, a hang, a reset
- * or a body that stops half way.
+ * or a body that stops half way; either always the same way, or request by request.
  */
-export async function startScriptedUpstream(initial: UpstreamReply = { status: 200, body: {} }): Promise<ScriptedUpstream> {
+export async function startScriptedUpstream(
+  initial: UpstreamReply = { status: 200, body: {} },
+  options: ScriptedUpstreamOptions = {},
+): Promise<ScriptedUpstream> {
   let script: UpstreamReply | ((request: RecordedRequest) => UpstreamReply) = initial;
+  const queued: UpstreamReply[] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const server = createServer(async (request, response) => {
@@ -48,7 +59,7 @@ export async function startScriptedUpstream(initial: UpstreamReply = { status: 2
       socket: `${request.socket.remoteAddress}:${request.socket.remotePort}`,
     };
     requests.push(recorded);
-    const reply = typeof script === 'function' ? script(recorded) : script;
+    const reply = queued.shift() ?? (typeof script === 'function' ? script(recorded) : script);
     if (reply === 'hang') return;
     if (reply === 'reset') return void request.socket.destroy();
     if (reply === 'stall-body') {
@@ -62,13 +73,17 @@ export async function startScriptedUpstream(initial: UpstreamReply = { status: 2
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
     requests,
     reply: (next) => {
       script = next;
+    },
+    script: (...replies) => {
+      queued.splice(0, queued.length, ...replies);
     },
     close: () =>
       new Promise((resolve) => {
@@ -87,4 +102,36 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
 /** A valid session answer, as ChatBotKit sends it. */
 export function sessionBody(conversationId = 'conv1', token = 'tok_secret_value_123'): { id: string; token: string; expiresAt: number } {
   return { id: conversationId, token, expiresAt: Date.UTC(2030, 0, 1) };
+}
+
+export interface SilentServer {
+  /** An `https://` URL: the TLS handshake never completes, so a client's connect timeout fires. */
+  url: string;
+  /** TCP connections accepted so far: one per connection attempt. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never says a word. */
+export async function startSilentServer(): Promise<SilentServer> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createTcpServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
