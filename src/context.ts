@@ -53,10 +53,13 @@ export interface ContextParts {
 
 export function createContext(parts: ContextParts): GraphQLContext {
   const { caller } = parts.authentication;
-  const log = parts.logger.child({ requestId: parts.requestId });
+  let log: Logger | undefined;
   return {
     requestId: parts.requestId,
-    log,
+    // Most requests never log from a resolver; build the child logger only when one does.
+    get log() {
+      return (log ??= parts.logger.child({ requestId: parts.requestId }));
+    },
     service: parts.service,
     caller,
     mayOpenConversation: (conversationId) => caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),

@@ -32,6 +32,7 @@ export function createLogger(level: LogLevel, { scrub = [], destination, format 
         hooks: { streamWrite: (line: string) => secrets.reduce((text, secret) => text.replaceAll(secret, '[redacted]'), line) },
       }),
     },
-    destination,
+    // Asynchronous writes keep logging off the request path; server.ts flushes before exit.
+    destination ?? (format === 'json' ? pino.destination({ dest: 1, sync: false }) : undefined),
   );
 }

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   });
   server.on('error', (error) => {
     logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
-    process.exit(1);
+    logger.flush(() => process.exit(1));
   });
   server.listen(config.port, config.host, () => {
     const { address, port } = server.address() as AddressInfo;
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     await tracing?.shutdown();
     await emulator?.close();
     logger.info({ upstreamPoolOpen: client.isOpen }, 'stopped');
-    process.exit(0);
+    logger.flush(() => process.exit(0));
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
