@@ -26,7 +26,7 @@ describe('configuration', () => {
       runAsUserId: undefined,
       timezone: undefined,
       upstreamTimeoutMs: 10_000,
-      resilience: { connectTimeoutMs: 5_000, retries: 2, retryDelayMs: 250, circuitThreshold: 5, circuitHalfOpenAfterMs: 10_000, maxConcurrent: 64, maxQueued: 100 },
+      resilience: { connectTimeoutMs: 5_000, retries: 2, retryDelayMs: 250, circuitThreshold: 5, circuitHalfOpenAfterMs: 10_000, maxConcurrent: 256, maxQueued: 256 },
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
       logFormat: 'json',
