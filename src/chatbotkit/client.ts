@@ -174,8 +174,12 @@ export class ChatBotKitClient {
   async clientFetch(path: string, options: FetchOptions = {}): Promise<unknown> {
     const started = performance.now();
     const timeoutMs = options.timeout ?? this.#timeout;
+    // Not AbortSignal.timeout(): its timer cannot be cancelled, so every finished call would
+    // still fire an abort (and build a DOMException) when the deadline passes.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('deadline passed', 'TimeoutError')), timeoutMs);
     const call: Call = {
-      deadline: AbortSignal.timeout(timeoutMs),
+      deadline: deadline.signal,
       timeoutMs,
       retries: options.retries ?? this.#options.retries ?? 2,
       retryUntil: started + Math.min(this.#options.retryTimeout ?? timeoutMs / 2, timeoutMs),
@@ -188,6 +192,7 @@ export class ChatBotKitClient {
     } catch (error) {
       throw this.#classify(error, call);
     } finally {
+      clearTimeout(timer);
       options.onSettled?.({ status: call.status, durationMs: performance.now() - started, attempts: call.attempts });
     }
   }
