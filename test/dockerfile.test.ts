@@ -61,9 +61,10 @@ describe('Dockerfile', () => {
     expect(args(inFinal('EXPOSE').at(-1))).toBe('4000');
   });
 
-  it('starts the server in exec form, so that it receives SIGTERM', () => {
+  it('starts the server in exec form (so that it receives SIGTERM), exactly as npm start does', () => {
     const cmd = inFinal('CMD').at(-1) as (Instruction & { getJSONStrings(): { getJSONValue(): string }[] }) | undefined;
-    expect(cmd?.getJSONStrings().map((part) => part.getJSONValue())).toEqual(['node', 'src/server.ts']);
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(cmd?.getJSONStrings().map((part) => part.getJSONValue())).toEqual(start.split(' '));
     expect(inFinal('ENTRYPOINT')).toHaveLength(0);
   });
 
@@ -90,6 +91,7 @@ describe('Dockerfile', () => {
       }
     };
     visit('src/server.ts');
+    visit('src/graphiql/render-worker.ts');
     expect([...needed].filter((file) => !isCopied(file))).toEqual([]);
     expect(needed.has('package.json')).toBe(true);
     // And no source file is left out of the image by accident.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { getOperationAST, Kind, type DocumentNode, type SelectionNode } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.ts';
@@ -53,7 +53,7 @@ export function createRequestLog(logger: Logger, metrics: GatewayMetrics) {
       const record = recordOf(args.contextValue.request);
       const operation = getOperationAST(args.document, args.operationName);
       record.operationName = operation?.name?.value;
-      record.operation = operation ? `${operation.operation}:${rootFields(args.document, operation.selectionSet.selections)}` : 'unknown';
+      record.operation = operation ? operationLabel(args.document, operation) : 'unknown';
       return {
         onExecuteDone({ result }) {
           if ('errors' in result && result.errors) {
@@ -92,6 +92,18 @@ export function createRequestLog(logger: Logger, metrics: GatewayMetrics) {
   };
 
   return { plugin, recordOf };
+}
+
+// Yoga hands the same parsed document to every request with the same text, so each label is computed once.
+const labels = new WeakMap<OperationDefinitionNode, string>();
+
+function operationLabel(document: DocumentNode, operation: OperationDefinitionNode): string {
+  let label = labels.get(operation);
+  if (label === undefined) {
+    label = `${operation.operation}:${rootFields(document, operation.selectionSet.selections)}`;
+    labels.set(operation, label);
+  }
+  return label;
 }
 
 /** Root field names of an operation, sorted and unique (fragments followed), e.g. `sessionGateway`. */

@@ -1,0 +1,46 @@
+/**
+ * Preloaded into every target (`node --import ./bench/probe.ts …`) so the bench can read a
+ * process's event-loop delay and heap without touching its code. It does nothing unless the
+ * process was spawned with an IPC channel, and it never keeps the process alive.
+ *
+ * Messages: `{ probe: 'read' }` answers the event-loop delay since the last reset (how late a
+ * 10 ms timer fired), `process.memoryUsage()` and the size of each V8 heap space; `{ probe: 'reset' }` restarts the delay histogram;
+ * `{ probe: 'gc' }` runs a full garbage collection first, then answers as `read`.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+interface ProbeMessage {
+  probe?: 'read' | 'reset' | 'gc';
+  id?: number;
+}
+
+if (process.send && process.channel) {
+  // The histogram holds whole timer intervals; the resolution is subtracted to give the lateness.
+  const RESOLUTION_MS = 10;
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  delay.enable();
+  let gc: (() => void) | undefined;
+  const ms = (ns: number): number => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
+  const mb = (bytes: number): number => Math.round(bytes / 2 ** 16) / 16;
+  process.on('message', (message: ProbeMessage) => {
+    if (!message || typeof message !== 'object' || !message.probe) return;
+    if (message.probe === 'reset') delay.reset();
+    if (message.probe === 'gc') {
+      if (!gc) {
+        setFlagsFromString('--expose-gc');
+        gc = runInNewContext('gc') as () => void;
+      }
+      gc();
+    }
+    process.send?.({
+      probe: 'answer',
+      id: message.id,
+      eventLoopDelayMs: { mean: ms(delay.mean), p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      memory: process.memoryUsage(),
+      heapSpacesMb: Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, mb(space.space_size)])),
+    });
+  });
+  process.channel.unref();
+}
