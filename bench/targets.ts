@@ -6,7 +6,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { freePort, startChild, type Child } from './processes.ts';
 import type { Request } from './load.ts';
 
-/** `npm start` without its leading `node`, e.g. `['--max-semi-space-size=16', 'src/server.ts']`. */
+/** `npm start` without its leading `node` (V8 flags, if it ever sets any, then the entry point). */
 const START_ARGS = packageJson.scripts.start.split(' ').slice(1);
 
 export type TargetName = 'direct' | 'floor' | 'gateway' | 'peer';
