@@ -47,6 +47,22 @@ async function startPair(): Promise<Pair> {
   return { upstream, gateway, upstreamHost: new URL(upstream.url).host };
 }
 
+/** One gateway and upstream for a describe block, started before and closed after it. */
+function usePair(): () => Pair {
+  let pair: Pair | undefined;
+  beforeAll(async () => {
+    pair = await startPair();
+  });
+  afterAll(async () => {
+    await pair?.gateway.close();
+    await pair?.upstream.close();
+  });
+  return () => {
+    if (!pair) throw new Error('the pair is not started yet');
+    return pair;
+  };
+}
+
 interface RawResponse {
   status: number;
   contentType: string;
@@ -449,25 +465,18 @@ const acceptHeader = fc.constantFrom<string | undefined>(undefined, '*/*', 'appl
 // ---------------------------------------------------------------------------------------------
 
 describe('any conversationId and durationInSeconds sent as variables', () => {
-  let pair: Pair;
-  beforeAll(async () => {
-    pair = await startPair();
-  });
-  afterAll(async () => {
-    await pair.gateway.close();
-    await pair.upstream.close();
-  });
+  const pair = usePair();
 
   it('answers well-formed GraphQL, and calls the upstream once on the exact route only for valid input', { timeout: 60_000 }, async () => {
     const input = fc.record({ conversationId: conversationIdValue, durationInSeconds: durationValue }, { requiredKeys: ['conversationId'] });
     await fc.assert(
       fc.asyncProperty(input, async (value) => {
-        const before = pair.upstream.requests.length;
-        const response = await postOperation(pair.gateway.url, { query: CREATE_SESSION, variables: { input: value } });
-        const calls = pair.upstream.requests.slice(before);
+        const before = pair().upstream.requests.length;
+        const response = await postOperation(pair().gateway.url, { query: CREATE_SESSION, variables: { input: value } });
+        const calls = pair().upstream.requests.slice(before);
         explain(response, calls, () => {
           const body = expectGraphQLResponse(response);
-          const ids = expectOnlySessionRouteCalls(calls, pair.upstreamHost);
+          const ids = expectOnlySessionRouteCalls(calls, pair().upstreamHost);
           const expected = expectedOutcome(value);
 
           if (expected.kind === 'request-error') {
@@ -490,29 +499,22 @@ describe('any conversationId and durationInSeconds sent as variables', () => {
       }),
       { numRuns: RUNS.variables },
     );
-    await expectStillServing(pair);
+    await expectStillServing(pair());
   });
 });
 
 describe('any GraphQL document', () => {
-  let pair: Pair;
-  beforeAll(async () => {
-    pair = await startPair();
-  });
-  afterAll(async () => {
-    await pair.gateway.close();
-    await pair.upstream.close();
-  });
+  const pair = usePair();
 
   it('answers well-formed GraphQL and never calls the upstream but on the session route of a conversation the request names', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(graphQLDocument, documentVariables, operationName, async ({ text: query }, variables, operationName) => {
-        const before = pair.upstream.requests.length;
-        const response = await postOperation(pair.gateway.url, { query, variables, operationName });
-        const calls = pair.upstream.requests.slice(before);
+        const before = pair().upstream.requests.length;
+        const response = await postOperation(pair().gateway.url, { query, variables, operationName });
+        const calls = pair().upstream.requests.slice(before);
         explain(response, calls, () => {
           const body = expectGraphQLResponse(response);
-          const ids = expectOnlySessionRouteCalls(calls, pair.upstreamHost);
+          const ids = expectOnlySessionRouteCalls(calls, pair().upstreamHost);
           const named = idsNamedBy(query, variables);
           for (const id of ids) expect(named).toContain(id);
           // The upstream answers for the id on the route; an answer for another id would mean the route was not the one asked for.
@@ -521,29 +523,22 @@ describe('any GraphQL document', () => {
       }),
       { numRuns: RUNS.documents },
     );
-    await expectStillServing(pair);
+    await expectStillServing(pair());
   });
 });
 
 describe('any HTTP body and content type POSTed to /graphql', () => {
-  let pair: Pair;
-  beforeAll(async () => {
-    pair = await startPair();
-  });
-  afterAll(async () => {
-    await pair.gateway.close();
-    await pair.upstream.close();
-  });
+  const pair = usePair();
 
   it('never answers 5xx, answers well-formed GraphQL JSON, and calls the upstream only on the session route', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(rawBody, contentType, acceptHeader, async (body, type, accept) => {
-        const before = pair.upstream.requests.length;
+        const before = pair().upstream.requests.length;
         const bytes = body instanceof Uint8Array ? body : new TextEncoder().encode(body.text);
-        const response = await post(pair.gateway.url, bytes, { ...(type !== undefined && { 'content-type': type }), ...(accept !== undefined && { accept }) });
-        const calls = pair.upstream.requests.slice(before);
+        const response = await post(pair().gateway.url, bytes, { ...(type !== undefined && { 'content-type': type }), ...(accept !== undefined && { accept }) });
+        const calls = pair().upstream.requests.slice(before);
         explain(response, calls, () => {
-          expectOnlySessionRouteCalls(calls, pair.upstreamHost);
+          expectOnlySessionRouteCalls(calls, pair().upstreamHost);
           expect(response.status).toBeLessThan(500);
           expect(response.status === 200 || response.status >= 400).toBe(true);
           // 411, 413 and 415 refuse the transport before any GraphQL request exists; the spec does
@@ -554,6 +549,6 @@ describe('any HTTP body and content type POSTed to /graphql', () => {
       }),
       { numRuns: RUNS.bodies },
     );
-    await expectStillServing(pair);
+    await expectStillServing(pair());
   });
 });
