@@ -39,6 +39,9 @@ export type AuthConfig =
 /** How the gateway treats a slow or failing upstream (see the README's failure table). */
 export interface ResilienceConfig {
   connectTimeoutMs: number;
+  /** 0: only the call's deadline bounds the wait for headers, or for the body. */
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
   retries: number;
   retryDelayMs: number;
   circuitThreshold: number;
@@ -203,7 +206,9 @@ export function loadConfig(env: Env): Readonly<Config> {
     timezone,
     upstreamTimeoutMs: reader.integer('UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
     resilience: {
-      connectTimeoutMs: reader.integer('UPSTREAM_CONNECT_TIMEOUT_MS', 5_000, 100, 60_000),
+      connectTimeoutMs: reader.integer('UPSTREAM_CONNECT_TIMEOUT_MS', 2_000, 100, 60_000),
+      headersTimeoutMs: reader.integer('UPSTREAM_HEADERS_TIMEOUT_MS', 0, 0, 120_000),
+      bodyTimeoutMs: reader.integer('UPSTREAM_BODY_TIMEOUT_MS', 0, 0, 120_000),
       retries: reader.integer('UPSTREAM_RETRIES', 2, 0, 5),
       retryDelayMs: reader.integer('UPSTREAM_RETRY_DELAY_MS', 250, 10, 10_000),
       circuitThreshold: reader.integer('UPSTREAM_CIRCUIT_THRESHOLD', 5, 1, 1000),
@@ -222,6 +227,11 @@ export function loadConfig(env: Env): Readonly<Config> {
     limits: readLimits(reader, production),
     warnings: reader.warnings,
   };
+  // Retries may start only in the first half of the deadline; a connect timeout as long as
+  // that leaves no room for the retry that a refused connection deserves.
+  if (config.resilience.connectTimeoutMs * 2 > config.upstreamTimeoutMs / 2) {
+    reader.problems.push('UPSTREAM_CONNECT_TIMEOUT_MS must be at most a quarter of UPSTREAM_TIMEOUT_MS, or a failed connect could never be retried');
+  }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return Object.freeze(config);
 }
@@ -285,9 +295,10 @@ function readAuth(reader: EnvReader, mode: AuthMode | undefined, upstream: Upstr
 function readKeyHashes(reader: EnvReader): string[] {
   const hashes = reader.list('GATEWAY_API_KEY_HASHES').map((hash) => hash.toLowerCase());
   if (hashes.length === 0) reader.problems.push('GATEWAY_API_KEY_HASHES is required with AUTH_MODE=api-key (comma-separated SHA-256 hex digests)');
-  for (const hash of hashes) {
-    if (!/^[0-9a-f]{64}$/.test(hash)) reader.problems.push(`GATEWAY_API_KEY_HASHES must hold 64-character SHA-256 hex digests (got "${hash.slice(0, 8)}…")`);
-  }
+  hashes.forEach((hash, index) => {
+    // Never echo the value: an operator may have pasted a raw key instead of its hash.
+    if (!/^[0-9a-f]{64}$/.test(hash)) reader.problems.push(`GATEWAY_API_KEY_HASHES must hold 64-character SHA-256 hex digests (entry ${index + 1} is not one)`);
+  });
   return hashes;
 }
 

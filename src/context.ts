@@ -63,7 +63,7 @@ export function createContext(parts: ContextParts): GraphQLContext {
     service: parts.service,
     caller,
     mayOpenConversation: (conversationId) => caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),
-    consumeSessionBudget: () => parts.rateLimiter.consume(caller?.id ?? 'anonymous'),
+    consumeSessionBudget: () => parts.rateLimiter.consume(caller?.rateLimitKey ?? 'anonymous'),
     recordResult: parts.onResult,
     createConversationSession: (conversationId, request) =>
       traceUpstreamCall('chatbotkit POST /conversation/{id}/session/create', parts.traceHeaders, (traceHeaders, span) =>

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
     timezone: config.timezone,
     timeout: config.upstreamTimeoutMs,
     connectTimeout: config.resilience.connectTimeoutMs,
+    headersTimeout: config.resilience.headersTimeoutMs,
+    bodyTimeout: config.resilience.bodyTimeoutMs,
     retries: config.resilience.retries,
     retryDelay: config.resilience.retryDelayMs,
     circuitThreshold: config.resilience.circuitThreshold,

@@ -36,15 +36,14 @@ function expectRefused(response: Awaited<ReturnType<typeof create>>, status: 401
   expect(response.body.data).toBeNull();
 }
 
-function hs256(claims: Record<string, unknown>, { expiresIn = '5m', audience = JWT_BASE.audience, issuer = JWT_BASE.issuer, secret = JWT_SECRET } = {}) {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(issuer)
-    .setAudience(audience)
-    .setSubject('user-1')
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
+function hs256(
+  claims: Record<string, unknown>,
+  { expiresIn = '5m' as string | null, audience = JWT_BASE.audience, issuer = JWT_BASE.issuer, secret = JWT_SECRET, subject = 'user-1' as string | null } = {},
+) {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setAudience(audience).setIssuedAt();
+  if (subject !== null) jwt.setSubject(subject);
+  if (expiresIn !== null) jwt.setExpirationTime(expiresIn);
+  return jwt.sign(new TextEncoder().encode(secret));
 }
 
 describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
@@ -59,9 +58,9 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
     });
   });
 
-  it('accepts the scope as an scp array too', async () => {
+  it.each([[['conversation-session:create']], ['openid conversation-session:create']])('accepts the scope as an scp claim too (%j)', async (scp) => {
     await withGateway(auth, async (gateway) => {
-      const { body } = await create(gateway, await bearer({ scp: ['conversation-session:create'] }));
+      const { body } = await create(gateway, await bearer({ scp }));
       expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession' });
     });
   });
@@ -74,6 +73,8 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
     ['the wrong audience', () => bearer(scoped, { audience: 'someone-else' })],
     ['the wrong issuer', () => bearer(scoped, { issuer: 'https://evil.example' })],
     ['garbage', async () => ({ authorization: 'Bearer not.a.jwt' })],
+    ['a token that never expires (no exp)', () => bearer(scoped, { expiresIn: null })],
+    ['a token with no subject (no sub)', () => bearer(scoped, { subject: null })],
   ])('answers 401 UNAUTHENTICATED for %s', async (_name, headers) => {
     await withGateway(auth, async (gateway) => {
       expectRefused(await create(gateway, await headers()), 401);
@@ -95,6 +96,13 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
         __typename: 'NotAuthorizedError',
         code: 'NOT_AUTHORIZED',
       });
+    });
+  });
+
+  it('fails closed when the conversations claim is not a list', async () => {
+    await withGateway(auth, async (gateway) => {
+      const headers = await bearer({ ...scoped, conversations: 'conv_exact' });
+      expect((await create(gateway, headers, 'conv_exact')).body.data?.['createConversationSession'].__typename).toBe('NotAuthorizedError');
     });
   });
 
@@ -223,6 +231,19 @@ describe('AUTH_MODE=passthrough', () => {
       expectRefused(await create(gateway, { authorization: 'Bearer revoked' }), 401);
     } finally {
       upstream.reply({ status: 200, body: sessionBody('conv_auth') });
+      await gateway.close();
+    }
+  });
+
+  it('charges the client address, so made-up tokens do not buy fresh rate-limit budgets', async () => {
+    const gateway = await startGateway(upstream.url, { config: { auth: { mode: 'passthrough' }, limits: { rateLimitPoints: 2 } } });
+    try {
+      upstream.requests.length = 0;
+      const results = [];
+      for (let i = 0; i < 5; i++) results.push((await create(gateway, { authorization: `Bearer junk-${i}` })).body.data?.['createConversationSession'].__typename);
+      expect(results).toEqual(['ConversationSession', 'ConversationSession', 'RateLimitedError', 'RateLimitedError', 'RateLimitedError']);
+      expect(upstream.requests).toHaveLength(2);
+    } finally {
       await gateway.close();
     }
   });

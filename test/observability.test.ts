@@ -80,6 +80,13 @@ describe('metrics (Prometheus)', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });
 
+  it('does not count CORS preflights (answered before the gateway sees them) as in flight', async () => {
+    for (let i = 0; i < 3; i++) {
+      await fetch(gateway.url, { method: 'OPTIONS', headers: { origin: 'https://x.example', 'access-control-request-method': 'POST' } });
+    }
+    expect(await scrape()).toMatch(/^gateway_requests_in_flight 1$/m);
+  });
+
   it('keeps labels bounded whatever the caller names its operations', async () => {
     for (let i = 0; i < 5; i++) await postGraphQL(gateway.url, `query Random${i}x${Math.random().toString(36).slice(2)} { sessionGateway { version } }`);
     const text = await scrape();

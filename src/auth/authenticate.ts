@@ -4,8 +4,13 @@ import type { AuthConfig } from '../config.ts';
 
 /** Who is calling, once their credentials have been checked. */
 export interface Caller {
-  /** Stable identity for rate limits and logs: `jwt:<sub>`, `key:<hash prefix>`, `token:<hash prefix>` or `ip:<address>`. */
+  /** Stable identity for logs: `jwt:<sub>`, `key:<hash prefix>`, `token:<hash prefix>` or `ip:<address>`. */
   id: string;
+  /**
+   * Whose budget a session is charged to. The caller's id, except in passthrough mode, where
+   * any string is a "token" until ChatBotKit says otherwise: there the client address pays.
+   */
+  rateLimitKey: string;
   /** Whether the caller holds the right to mint sessions (the JWT scope; implied in other modes). */
   mayCreateSessions: boolean;
   /** Conversation ids, or prefixes ending in `*`, this caller may open; undefined means any. */
@@ -23,12 +28,13 @@ export type Authenticator = (headers: Headers, clientAddress: string) => Promise
 export function createAuthenticator(config: AuthConfig): Authenticator {
   switch (config.mode) {
     case 'none':
-      return async (_headers, address) => ({ caller: { id: `ip:${address}`, mayCreateSessions: true, conversations: undefined } });
+      return async (_headers, address) => ({ caller: { id: `ip:${address}`, rateLimitKey: `ip:${address}`, mayCreateSessions: true, conversations: undefined } });
     case 'passthrough':
-      return async (headers) => {
+      return async (headers, address) => {
         const token = bearerToken(headers);
         if (!token) return { caller: undefined, reason: 'no bearer token' };
-        return { caller: { id: `token:${sha256(token).slice(0, 16)}`, mayCreateSessions: true, conversations: undefined, chatbotkitToken: token } };
+        const id = `token:${sha256(token).slice(0, 16)}`;
+        return { caller: { id, rateLimitKey: `ip:${address}`, mayCreateSessions: true, conversations: undefined, chatbotkitToken: token } };
       };
     case 'api-key':
       return apiKeyAuthenticator(config.keyHashes);
@@ -47,27 +53,30 @@ function apiKeyAuthenticator(keyHashes: readonly string[]): Authenticator {
     let match = false;
     for (const hash of known) match = timingSafeEqual(digest, hash) || match;
     if (!match) return { caller: undefined, reason: 'unknown API key' };
-    return { caller: { id: `key:${digest.toString('hex').slice(0, 16)}`, mayCreateSessions: true, conversations: undefined } };
+    const id = `key:${digest.toString('hex').slice(0, 16)}`;
+    return { caller: { id, rateLimitKey: id, mayCreateSessions: true, conversations: undefined } };
   };
 }
 
 function jwtAuthenticator(config: Extract<AuthConfig, { mode: 'jwt' }>): Authenticator {
   // jose caches the key set, refetches on an unknown `kid` (key rotation) at most once per cooldown.
-  const key = config.jwksUrl
+  const secret = new TextEncoder().encode(config.secret);
+  const keySet = config.jwksUrl
     ? createRemoteJWKSet(new URL(config.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: config.jwksCooldownSeconds * 1000, timeoutDuration: 5_000 })
-    : new TextEncoder().encode(config.secret);
+    : undefined;
   const options = {
     issuer: config.issuer,
     audience: config.audience,
     clockTolerance: config.clockToleranceSeconds,
-    algorithms: config.jwksUrl ? ['RS256', 'PS256', 'ES256', 'EdDSA'] : ['HS256'],
+    // Without `exp` a token would work forever; without `sub` callers could not be told apart.
+    requiredClaims: ['exp', 'sub'],
+    algorithms: keySet ? ['RS256', 'PS256', 'ES256', 'EdDSA'] : ['HS256'],
   };
   return async (headers) => {
     const token = bearerToken(headers);
     if (!token) return { caller: undefined, reason: 'no bearer token' };
     try {
-      const { payload } =
-        key instanceof Uint8Array ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+      const { payload } = keySet ? await jwtVerify(token, keySet, options) : await jwtVerify(token, secret, options);
       return { caller: callerFromClaims(payload, config) };
     } catch (error) {
       return { caller: undefined, reason: jwtFailureReason(error) };
@@ -76,19 +85,27 @@ function jwtAuthenticator(config: Extract<AuthConfig, { mode: 'jwt' }>): Authent
 }
 
 function callerFromClaims(payload: JWTPayload, config: Extract<AuthConfig, { mode: 'jwt' }>): Caller {
-  const conversations = payload[config.conversationsClaim];
+  const id = `jwt:${payload.sub}`;
   return {
-    id: `jwt:${payload.sub ?? 'anonymous'}`,
+    id,
+    rateLimitKey: id,
     mayCreateSessions: scopesOf(payload).includes(config.requiredScope),
-    conversations: Array.isArray(conversations) ? conversations.filter((item): item is string => typeof item === 'string') : undefined,
+    conversations: conversationsOf(payload[config.conversationsClaim]),
   };
 }
 
-/** OAuth puts scopes in a space-separated `scope` claim; some issuers use an `scp` array. */
+/** Absent means any conversation; present but not a list of strings means none (fail closed). */
+function conversationsOf(claim: unknown): string[] | undefined {
+  if (claim === undefined) return undefined;
+  return Array.isArray(claim) && claim.every((item) => typeof item === 'string') ? claim : [];
+}
+
+/** OAuth puts scopes in a space-separated `scope` claim; some issuers use `scp`, as a list or a string. */
 function scopesOf(payload: JWTPayload): string[] {
   const { scope, scp } = payload as { scope?: unknown; scp?: unknown };
-  if (typeof scope === 'string') return scope.split(' ');
-  if (Array.isArray(scp)) return scp.filter((item): item is string => typeof item === 'string');
+  const claim = scope ?? scp;
+  if (typeof claim === 'string') return claim.split(' ');
+  if (Array.isArray(claim)) return claim.filter((item): item is string => typeof item === 'string');
   return [];
 }
 

@@ -8,7 +8,14 @@ import type { GraphiQLOptions } from 'graphql-yoga';
  */
 export function lazyGraphiQLPage(options: GraphiQLOptions): () => Promise<Uint8Array<ArrayBuffer>> {
   let page: Promise<Uint8Array<ArrayBuffer>> | undefined;
-  return () => (page ??= render(options));
+  return () => {
+    // A failed render is not kept: the next request tries again.
+    page ??= render(options).catch((error: unknown) => {
+      page = undefined;
+      throw error;
+    });
+    return page;
+  };
 }
 
 function render(options: GraphiQLOptions): Promise<Uint8Array<ArrayBuffer>> {
@@ -16,5 +23,6 @@ function render(options: GraphiQLOptions): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     worker.once('message', (html: Uint8Array<ArrayBuffer>) => resolve(html));
     worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the GraphiQL renderer exited (${code}) without a page`)));
   });
 }

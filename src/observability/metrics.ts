@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Plugin } from 'graphql-yoga';
+import type { CircuitState } from '../chatbotkit/resilience.ts';
 
-const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
-export type CircuitState = keyof typeof CIRCUIT_STATES;
+const CIRCUIT_STATES: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
  * The gateway's Prometheus metrics (prom-client). Fed from the request log's hooks rather than
@@ -48,8 +48,8 @@ export class GatewayMetrics {
     this.#inFlight.inc();
   }
 
-  requestEnded(path: string, status: number): void {
-    this.#inFlight.dec();
+  requestEnded(path: string, status: number, wasStarted: boolean): void {
+    if (wasStarted) this.#inFlight.dec();
     this.#httpRequests.inc({ path, status });
   }
 

@@ -8,6 +8,8 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
 export interface RequestRecord {
   requestId: string;
   started: number;
+  /** Set when our onRequest saw the request (a CORS preflight is answered before it runs). */
+  counted?: boolean;
   operationName?: string | undefined;
   /** Bounded label for metrics: operation type and root fields, e.g. `mutation:createConversationSession`. */
   operation?: string;
@@ -46,7 +48,7 @@ export function createRequestLog(logger: Logger, metrics: GatewayMetrics) {
 
   const plugin: Plugin<{ request: Request }> = {
     onRequest({ request }) {
-      recordOf(request);
+      recordOf(request).counted = true;
       metrics.requestStarted();
     },
     onExecute({ args }) {
@@ -67,7 +69,7 @@ export function createRequestLog(logger: Logger, metrics: GatewayMetrics) {
       response.headers.set('x-request-id', record.requestId);
       const path = new URL(request.url).pathname;
       const durationMs = performance.now() - record.started;
-      metrics.requestEnded(KNOWN_PATHS.has(path) ? path : 'other', response.status);
+      metrics.requestEnded(KNOWN_PATHS.has(path) ? path : 'other', response.status, record.counted === true);
       if (record.operation) metrics.operationEnded(record.operation, record.errorCodes?.[0] ?? record.result ?? 'ok', durationMs / 1000);
       logger[PROBE_PATHS.has(path) ? 'debug' : 'info'](
         {
