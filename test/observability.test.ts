@@ -95,6 +95,21 @@ describe('metrics (Prometheus)', () => {
   });
 });
 
+describe('the OpenTelemetry SDK in the server process', () => {
+  it('starts from OTEL_* variables and exports the operation span', async () => {
+    const server = runServer({ OTEL_TRACES_EXPORTER: 'console', OTEL_BSP_SCHEDULE_DELAY: '100' });
+    try {
+      await expect.poll(server.output, { timeout: 10_000 }).toMatch(/"url":"(http:[^"]+)"/);
+      const url = /"url":"(http:[^"]+)"/.exec(server.output())?.[1] ?? '';
+      await postGraphQL(url, CREATE_SESSION, { input: { conversationId: 'conv_otel' } }, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+      await expect.poll(server.output, { timeout: 10_000 }).toMatch(/traceId: '0af7651916cd43dd8448eb211c80319c'[\s\S]*name: 'graphql.operation CreateSession'|name: 'graphql.operation CreateSession'[\s\S]*traceId: '0af7651916cd43dd8448eb211c80319c'/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
+
 describe('pretty logs in development', () => {
   it('writes human-readable lines, not JSON, with NODE_ENV=development', async () => {
     const server = runServer({ NODE_ENV: 'development' });

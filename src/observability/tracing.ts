@@ -84,11 +84,14 @@ export function activeTraceIds(): { traceId: string; spanId: string } | undefine
 
 /**
  * Starts the OpenTelemetry SDK, which reads the standard OTEL_* variables itself (exporter,
- * endpoint, service name, sampler, propagators). Called only when they ask for traces.
+ * endpoint, service name, sampler). Called only when they ask for traces. The propagator is
+ * W3C trace context only, whatever OTEL_PROPAGATORS says: `baggage` would carry whatever the
+ * caller put in it on to ChatBotKit.
  */
 export async function startTracing(): Promise<{ shutdown(): Promise<void> }> {
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const sdk = new NodeSDK({ serviceName: 'chatbotkit-session-gateway', instrumentations: [] });
+  const { W3CTraceContextPropagator } = await import('@opentelemetry/core');
+  const sdk = new NodeSDK({ serviceName: 'chatbotkit-session-gateway', instrumentations: [], textMapPropagator: new W3CTraceContextPropagator() });
   sdk.start();
   return sdk;
 }
