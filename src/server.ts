@@ -1,10 +1,11 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
 import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import { DEFAULT_BASE_URL } from './chatbotkit/client.ts';
 import { startEmulator } from './chatbotkit/emulator.ts';
-import { createApp } from './app.ts';
+import { createApp, type App } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
@@ -14,14 +15,7 @@ import { createRateLimiter } from './rate-limit.ts';
 
 /** Process entry: read config, connect the upstream, serve, and drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`chatbotkit-session-gateway: ${error.message}`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const tracing = config.tracing ? await startTracing() : undefined;
   const logger = createLogger(config.logLevel, { format: config.logFormat, scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined] });
   for (const warning of config.warnings) logger.warn(warning);
@@ -31,27 +25,7 @@ async function main(): Promise<void> {
     logger.warn({ emulator: emulator.url }, 'NOT TALKING TO CHATBOTKIT: no CHATBOTKIT_SECRET or CHATBOTKIT_API_URL is set, so sessions come from the built-in local emulator and their tokens work nowhere else');
   }
   const metrics = new GatewayMetrics();
-  const client = new ConversationSessionClient({
-    baseUrl: emulator?.url ?? (config.upstream.kind === 'http' ? config.upstream.baseUrl : undefined),
-    secret: config.upstream.kind === 'http' ? config.upstream.secret : undefined,
-    runAsUserId: config.runAsUserId,
-    timezone: config.timezone,
-    timeout: config.upstreamTimeoutMs,
-    connectTimeout: config.resilience.connectTimeoutMs,
-    headersTimeout: config.resilience.headersTimeoutMs,
-    bodyTimeout: config.resilience.bodyTimeoutMs,
-    retries: config.resilience.retries,
-    retryDelay: config.resilience.retryDelayMs,
-    circuitThreshold: config.resilience.circuitThreshold,
-    circuitHalfOpenAfter: config.resilience.circuitHalfOpenAfterMs,
-    connections: config.resilience.maxConcurrent,
-    maxConcurrent: config.resilience.maxConcurrent,
-    maxQueued: config.resilience.maxQueued,
-    onCircuitChange: (state) => {
-      metrics.circuitChanged(state);
-      logger[state === 'open' ? 'error' : 'warn']({ circuit: state }, `circuit to the ChatBotKit API is ${state}`);
-    },
-  });
+  const client = createUpstreamClient(config, emulator?.url, logger, metrics);
   const rateLimiter = createRateLimiter({
     points: config.limits.rateLimitPoints,
     durationSeconds: config.limits.rateLimitWindowSeconds,
@@ -59,12 +33,68 @@ async function main(): Promise<void> {
     onRedisError: (error) => logger.warn({ err: error }, 'rate-limit Redis unavailable: limiting per replica meanwhile'),
   });
   const app = createApp(config, { client, logger, rateLimiter, metrics, service: { version: packageJson.version, upstream: upstreamKind(config) } });
+  const http = serve(app, config, logger);
 
   let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: no new connections, waiting for requests in flight');
+    await http.drain(config.shutdownTimeoutMs, () => void client.destroy());
+    await app.dispose();
+    await client.close();
+    await rateLimiter.close();
+    await tracing?.shutdown();
+    await emulator?.close();
+    logger.info({ upstreamPoolOpen: client.isOpen }, 'stopped');
+    logger.flush(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function loadConfigOrExit(): Readonly<Config> {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`chatbotkit-session-gateway: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+function createUpstreamClient(config: Readonly<Config>, emulatorUrl: string | undefined, logger: Logger, metrics: GatewayMetrics): ConversationSessionClient {
+  const { resilience } = config;
+  return new ConversationSessionClient({
+    baseUrl: emulatorUrl ?? (config.upstream.kind === 'http' ? config.upstream.baseUrl : undefined),
+    secret: config.upstream.kind === 'http' ? config.upstream.secret : undefined,
+    runAsUserId: config.runAsUserId,
+    timezone: config.timezone,
+    timeout: config.upstreamTimeoutMs,
+    connectTimeout: resilience.connectTimeoutMs,
+    headersTimeout: resilience.headersTimeoutMs,
+    bodyTimeout: resilience.bodyTimeoutMs,
+    retries: resilience.retries,
+    retryDelay: resilience.retryDelayMs,
+    circuitThreshold: resilience.circuitThreshold,
+    circuitHalfOpenAfter: resilience.circuitHalfOpenAfterMs,
+    connections: resilience.maxConcurrent,
+    maxConcurrent: resilience.maxConcurrent,
+    maxQueued: resilience.maxQueued,
+    onCircuitChange: (state) => {
+      metrics.circuitChanged(state);
+      logger[state === 'open' ? 'error' : 'warn']({ circuit: state }, `circuit to the ChatBotKit API is ${state}`);
+    },
+  });
+}
+
+/** Listens, and knows how to drain: refuse new connections, close kept-alive ones, bound the wait. */
+function serve(app: App, config: Readonly<Config>, logger: Logger) {
+  let draining = false;
   const inFlight = new Set<ServerResponse>();
   const server = createServer((request, response) => {
     // While draining, every answer tells the client to close its connection.
-    if (stopping) response.shouldKeepAlive = false;
+    if (draining) response.shouldKeepAlive = false;
     inFlight.add(response);
     response.on('close', () => inFlight.delete(response));
     void app(request, response);
@@ -78,32 +108,22 @@ async function main(): Promise<void> {
     logger.info({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql` }, 'gateway listening');
   });
 
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  const drain = async (timeoutMs: number, onDeadline: () => void): Promise<void> => {
+    draining = true;
     for (const response of inFlight) response.shouldKeepAlive = false;
-    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: no new connections, waiting for requests in flight');
     // Requests still running at the deadline are cut off rather than holding the process forever.
     const deadline = setTimeout(() => {
       logger.warn('drain deadline reached: closing the connections still open');
       server.closeAllConnections();
-      void client.destroy();
-    }, config.shutdownTimeoutMs).unref();
+      onDeadline();
+    }, timeoutMs).unref();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
     clearTimeout(deadline);
-    await app.dispose();
-    await client.close();
-    await rateLimiter.close();
-    await tracing?.shutdown();
-    await emulator?.close();
-    logger.info({ upstreamPoolOpen: client.isOpen }, 'stopped');
-    logger.flush(() => process.exit(0));
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  return { drain };
 }
 
 function upstreamKind(config: Config): UpstreamKind {
