@@ -132,15 +132,7 @@ export function svgChart(title: string, subtitle: string, panels: { title: strin
     }
     y += 22;
   }
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="12" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`,
-    `<text x="12" y="40" fill="#555">${escape(subtitle)}</text>`,
-    ...parts,
-    '</svg>',
-    '',
-  ].join('\n');
+  return svgDocument(width, y, title, subtitle, parts);
 }
 
 /** A line chart of RSS samples over time (soak mode). */
@@ -163,16 +155,23 @@ export function svgLine(title: string, subtitle: string, points: { x: number; y:
   for (let v = yMin; v <= yMax; v += Math.max(10, Math.round((yMax - yMin) / 50) * 10)) {
     ticks.push(`<text x="${left - 6}" y="${py(v) + 4}" text-anchor="end">${v}</text>`, `<line x1="${left}" x2="${width - 20}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`);
   }
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="12" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`,
-    `<text x="12" y="40" fill="#555">${escape(subtitle)}</text>`,
+  return svgDocument(width, height, title, subtitle, [
     ...ticks,
     bound ? `<line x1="${left}" x2="${width - 20}" y1="${py(bound.to)}" y2="${py(bound.to)}" stroke="#d9480f" stroke-dasharray="4 3"/>` : '',
     `<path d="${path}" fill="none" stroke="#4263eb" stroke-width="2"/>`,
     `<text x="${left}" y="${height - 12}">requests sent: 0 → ${xMax.toLocaleString("en")}</text>`,
     `<text x="12" y="${top - 12}">RSS MB</text>`,
+  ]);
+}
+
+/** An SVG page with a title and subtitle above the given elements. */
+function svgDocument(width: number, height: number, title: string, subtitle: string, elements: string[]): string {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="12" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    `<text x="12" y="40" fill="#555">${escape(subtitle)}</text>`,
+    ...elements,
     '</svg>',
     '',
   ].join('\n');
