@@ -3,16 +3,17 @@ import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { createAuthenticator } from './auth/authenticate.ts';
+import { createAuthenticator, type HeaderReader } from './auth/authenticate.ts';
 import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import type { Config } from './config.ts';
 import { createContext, type GraphQLContext, type ServiceInfo } from './context.ts';
 import { lazyGraphiQLPage } from './graphiql/page.ts';
+import { createKnownOperationPath } from './known-operations.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { useMetricsEndpoint, type GatewayMetrics } from './observability/metrics.ts';
 import { useOperationSpans } from './observability/tracing.ts';
 import { abuseLimitPlugins } from './plugins/use-abuse-limits.ts';
-import { createRequestLog } from './plugins/use-request-log.ts';
+import { createRequestLog, type RequestRecord } from './plugins/use-request-log.ts';
 import { schema } from './schema/index.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
@@ -46,13 +47,40 @@ mutation CreateSession {
 }
 `;
 
-/** Builds the HTTP handler (GraphQL, GraphiQL, probes). It never listens: `server.ts` and tests do. */
+/**
+ * Builds the HTTP handlers (GraphQL, GraphiQL, probes): `handle` for node's server, which
+ * answers known operations itself and passes the rest to `yoga`. It never listens:
+ * `server.ts` and tests do.
+ */
 export function createApp(config: AppConfig, { client, logger, service, rateLimiter, metrics }: AppDependencies) {
   const requestLog = createRequestLog(logger, metrics);
   const authenticate = createAuthenticator(config.auth);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
 
-  return createYoga<{ req?: IncomingMessage }, GraphQLContext>({
+  const contextFor = async (headers: HeaderReader, clientAddress: string, record: RequestRecord): Promise<GraphQLContext> => {
+    const authentication = await authenticate(headers, clientAddress);
+    record.callerId = authentication.caller?.id;
+    if (!authentication.caller) record.authFailure = authentication.reason;
+    return createContext({
+      requestId: record.requestId,
+      logger,
+      service,
+      authentication,
+      conversationIdPrefixes: config.conversationIdPrefixes,
+      rateLimiter,
+      client,
+      traceHeaders: traceContextOf(headers),
+      onUpstreamSettled: (outcome) => {
+        record.upstream = outcome;
+        metrics.upstreamCallEnded(outcome.status, outcome.durationMs, outcome.attempts);
+      },
+      onResult: (typename) => {
+        record.result = typename;
+      },
+    });
+  };
+
+  const yoga = createYoga<{ req?: IncomingMessage }, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/healthz',
@@ -80,30 +108,22 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
       // Errors in the trace keep only our own safe messages, as the response does.
       useApolloInlineTrace({ rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.') }),
     ],
-    context: async ({ request, req }) => {
-      const record = requestLog.recordOf(request);
-      const authentication = await authenticate(request.headers, req?.socket.remoteAddress ?? 'unknown');
-      record.callerId = authentication.caller?.id;
-      if (!authentication.caller) record.authFailure = authentication.reason;
-      return createContext({
-        requestId: record.requestId,
-        logger,
-        service,
-        authentication,
-        conversationIdPrefixes: config.conversationIdPrefixes,
-        rateLimiter,
-        client,
-        traceHeaders: traceContextOf(request.headers),
-        onUpstreamSettled: (outcome) => {
-          record.upstream = outcome;
-          metrics.upstreamCallEnded(outcome.status, outcome.durationMs, outcome.attempts);
-        },
-        onResult: (typename) => {
-          record.result = typename;
-        },
-      });
-    },
+    context: ({ request, req }) => contextFor(request.headers, req?.socket.remoteAddress ?? 'unknown', requestLog.recordOf(request)),
   });
+
+  const handle = createKnownOperationPath(
+    {
+      schema,
+      graphqlPath: GRAPHQL_PATH,
+      limits: config.limits,
+      corsEnabled: config.corsOrigins.length > 0,
+      requestLog,
+      contextFor,
+      logger,
+    },
+    (request, response) => void yoga(request, response),
+  );
+  return { yoga, handle };
 }
 
 export type App = ReturnType<typeof createApp>;
@@ -139,7 +159,7 @@ const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
  * The caller's W3C trace context, passed on unchanged so that the upstream's spans join the
  * caller's trace; malformed values are dropped rather than forwarded.
  */
-function traceContextOf(headers: Headers): Record<string, string> {
+function traceContextOf(headers: HeaderReader): Record<string, string> {
   const traceparent = headers.get('traceparent');
   if (!traceparent || !TRACEPARENT.test(traceparent)) return {};
   const tracestate = headers.get('tracestate');

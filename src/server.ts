@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: no new connections, waiting for requests in flight');
     await http.drain(config.shutdownTimeoutMs, () => void client.destroy());
-    await app.dispose();
+    await app.yoga.dispose();
     await client.close();
     await rateLimiter.close();
     await tracing?.shutdown();
@@ -97,7 +97,7 @@ function serve(app: App, config: Readonly<Config>, logger: Logger) {
     if (draining) response.shouldKeepAlive = false;
     inFlight.add(response);
     response.on('close', () => inFlight.delete(response));
-    void app(request, response);
+    app.handle(request, response);
   });
   server.on('error', (error) => {
     logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);

@@ -223,7 +223,7 @@ describe('a bug inside the gateway', () => {
     });
     process.env['NODE_ENV'] = previous;
 
-    const response = await app.fetch('http://gateway/graphql', {
+    const response = await app.yoga.fetch('http://gateway/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: CREATE_SESSION, variables: { input: { conversationId: 'conv1' } } }),

@@ -22,7 +22,10 @@ export interface Caller {
 /** The outcome of checking one request's credentials: a caller, or why there is none. */
 export type Authentication = { caller: Caller } | { caller: undefined; reason: string };
 
-export type Authenticator = (headers: Headers, clientAddress: string) => Promise<Authentication>;
+/** Reads one request header (a Fetch `Headers`, or node's headers behind the same method). */
+export type HeaderReader = Pick<Headers, 'get'>;
+
+export type Authenticator = (headers: HeaderReader, clientAddress: string) => Promise<Authentication>;
 
 /** Builds the credential check for the configured mode. */
 export function createAuthenticator(config: AuthConfig): Authenticator {
@@ -116,7 +119,7 @@ function jwtFailureReason(error: unknown): string {
   return 'token could not be verified';
 }
 
-function bearerToken(headers: Headers): string | undefined {
+function bearerToken(headers: HeaderReader): string | undefined {
   const match = /^Bearer ([\x21-\x7e]+)$/i.exec(headers.get('authorization') ?? '');
   return match?.[1];
 }

@@ -1,4 +1,5 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, defaultTextMapGetter, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 
 /**
@@ -25,19 +26,34 @@ export interface OperationOutcome {
 export function useOperationSpans(outcomeOf: (request: Request) => OperationOutcome, onStart: (request: Request, traceId: string) => void): Plugin {
   return {
     instrumentation: {
-      operation: ({ request }, wrapped) => {
-        const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
-        return tracer.startActiveSpan('graphql.operation', { kind: SpanKind.SERVER }, parent, async (span) => {
-          if (span.isRecording()) onStart(request, span.spanContext().traceId);
-          try {
+      operation: ({ request }, wrapped) =>
+        inOperationSpan(
+          propagation.extract(ROOT_CONTEXT, request.headers, headerGetter),
+          (traceId) => onStart(request, traceId),
+          () => outcomeOf(request),
+          async () => {
             await wrapped();
-          } finally {
-            endOperationSpan(span, outcomeOf(request));
-          }
-        });
-      },
+          },
+        ),
     },
   };
+}
+
+/** The caller's trace context from node's request headers (lower-case names, as W3C's are). */
+export function callerTraceContext(headers: IncomingHttpHeaders): Context {
+  return propagation.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+}
+
+/** Runs one operation inside its SERVER span; `onStart` learns the trace id when the span records. */
+export function inOperationSpan<T>(parent: Context, onStart: (traceId: string) => void, outcome: () => OperationOutcome, run: () => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan('graphql.operation', { kind: SpanKind.SERVER }, parent, async (span) => {
+    if (span.isRecording()) onStart(span.spanContext().traceId);
+    try {
+      return await run();
+    } finally {
+      endOperationSpan(span, outcome());
+    }
+  });
 }
 
 function endOperationSpan(span: Span, { operationName, errorCodes }: OperationOutcome): void {

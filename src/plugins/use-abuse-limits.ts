@@ -7,7 +7,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import type { GraphQLError, ValidationContext } from 'graphql';
+import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { LimitsConfig } from '../config.ts';
 import { knownOperationTypes, oneSessionPerOperation } from './validation-rules.ts';
@@ -27,23 +27,26 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
   ] as Plugin[];
 }
 
+const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
+
 /**
  * graphql-armor's limits as validation rules that report (rather than throw) their errors, so
- * that Yoga answers them like any invalid document: 400, nothing executed.
+ * that Yoga answers them like any invalid document: 400, nothing executed. The known-operation
+ * path validates with the same list.
  */
+export const DOCUMENT_RULES: readonly ValidationRule[] = [
+  maxDepthRule({ n: DOCUMENT_LIMITS.maxDepth, ...report }),
+  maxAliasesRule({ n: DOCUMENT_LIMITS.maxAliases, ...report }),
+  maxDirectivesRule({ n: DOCUMENT_LIMITS.maxDirectives, ...report }),
+  costLimitRule({ maxCost: DOCUMENT_LIMITS.maxCost, ...report }),
+  oneSessionPerOperation,
+  knownOperationTypes,
+];
+
 function useValidationRules(): Plugin {
-  const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
-  const rules = [
-    maxDepthRule({ n: DOCUMENT_LIMITS.maxDepth, ...report }),
-    maxAliasesRule({ n: DOCUMENT_LIMITS.maxAliases, ...report }),
-    maxDirectivesRule({ n: DOCUMENT_LIMITS.maxDirectives, ...report }),
-    costLimitRule({ maxCost: DOCUMENT_LIMITS.maxCost, ...report }),
-    oneSessionPerOperation,
-    knownOperationTypes,
-  ];
   return {
     onValidate({ addValidationRule }) {
-      for (const rule of rules) addValidationRule(rule);
+      for (const rule of DOCUMENT_RULES) addValidationRule(rule);
     },
   };
 }

@@ -31,70 +31,91 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /**
  * Gives every request an id (the caller's `x-request-id`, or a new UUID) and returns it in the
  * response; when the request ends, logs one line (id, caller, operation, result, upstream
- * status, durations, error codes) and feeds the metrics.
+ * status, durations, error codes) and feeds the metrics. Yoga's requests report through
+ * `plugin`; the known-operation path calls the same steps itself.
  */
 export function createRequestLog(logger: Logger, metrics: GatewayMetrics) {
   const records = new WeakMap<Request, RequestRecord>();
 
+  const newRecord = (callerRequestId: string | null): RequestRecord => ({
+    requestId: callerRequestId && CALLER_REQUEST_ID.test(callerRequestId) ? callerRequestId : randomUUID(),
+    started: performance.now(),
+  });
+
   const recordOf = (request: Request): RequestRecord => {
     let record = records.get(request);
     if (!record) {
-      const callerId = request.headers.get('x-request-id');
-      record = { requestId: callerId && CALLER_REQUEST_ID.test(callerId) ? callerId : randomUUID(), started: performance.now() };
+      record = newRecord(request.headers.get('x-request-id'));
       records.set(request, record);
     }
     return record;
   };
 
+  /** The request is being handled: it counts as in flight until `ended`. */
+  const started = (record: RequestRecord): void => {
+    record.counted = true;
+    metrics.requestStarted();
+  };
+
+  const operationStarted = (record: RequestRecord, document: DocumentNode, operationName: string | null | undefined): void => {
+    const operation = getOperationAST(document, operationName);
+    record.operationName = operation?.name?.value;
+    record.operation = operation ? operationLabel(document, operation) : 'unknown';
+  };
+
+  const operationEnded = (record: RequestRecord, errors: readonly { extensions?: Record<string, unknown> | undefined }[] | undefined): void => {
+    if (errors) record.errorCodes = errors.map((error) => String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR'));
+  };
+
+  const ended = (record: RequestRecord, method: string, path: string, status: number): void => {
+    const durationMs = performance.now() - record.started;
+    metrics.requestEnded(KNOWN_PATHS.has(path) ? path : 'other', status, record.counted === true);
+    if (record.operation) metrics.operationEnded(record.operation, record.errorCodes?.[0] ?? record.result ?? 'ok', durationMs / 1000);
+    logger[PROBE_PATHS.has(path) ? 'debug' : 'info'](
+      {
+        requestId: record.requestId,
+        traceId: record.traceId,
+        method,
+        path,
+        status,
+        operationName: record.operationName,
+        caller: record.callerId,
+        authFailure: record.authFailure,
+        result: record.result,
+        upstreamStatus: record.upstream?.status,
+        upstreamMs: record.upstream && Math.round(record.upstream.durationMs),
+        upstreamAttempts: record.upstream?.attempts,
+        durationMs: Math.round(durationMs),
+        errorCodes: record.errorCodes,
+      },
+      'request',
+    );
+  };
+
   const plugin: Plugin<{ request: Request }> = {
     onRequest({ request }) {
-      recordOf(request).counted = true;
-      metrics.requestStarted();
+      started(recordOf(request));
     },
     onExecute({ args }) {
       const record = recordOf(args.contextValue.request);
-      const operation = getOperationAST(args.document, args.operationName);
-      record.operationName = operation?.name?.value;
-      record.operation = operation ? operationLabel(args.document, operation) : 'unknown';
+      operationStarted(record, args.document, args.operationName);
       return {
         onExecuteDone({ result }) {
-          if ('errors' in result && result.errors) {
-            record.errorCodes = result.errors.map((error) => String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR'));
-          }
+          if ('errors' in result) operationEnded(record, result.errors);
         },
       };
     },
     onResponse({ request, response }) {
       const record = recordOf(request);
       response.headers.set('x-request-id', record.requestId);
-      const path = new URL(request.url).pathname;
-      const durationMs = performance.now() - record.started;
-      metrics.requestEnded(KNOWN_PATHS.has(path) ? path : 'other', response.status, record.counted === true);
-      if (record.operation) metrics.operationEnded(record.operation, record.errorCodes?.[0] ?? record.result ?? 'ok', durationMs / 1000);
-      logger[PROBE_PATHS.has(path) ? 'debug' : 'info'](
-        {
-          requestId: record.requestId,
-          traceId: record.traceId,
-          method: request.method,
-          path,
-          status: response.status,
-          operationName: record.operationName,
-          caller: record.callerId,
-          authFailure: record.authFailure,
-          result: record.result,
-          upstreamStatus: record.upstream?.status,
-          upstreamMs: record.upstream && Math.round(record.upstream.durationMs),
-          upstreamAttempts: record.upstream?.attempts,
-          durationMs: Math.round(durationMs),
-          errorCodes: record.errorCodes,
-        },
-        'request',
-      );
+      ended(record, request.method, new URL(request.url).pathname, response.status);
     },
   };
 
-  return { plugin, recordOf };
+  return { plugin, recordOf, newRecord, started, operationStarted, operationEnded, ended };
 }
+
+export type RequestLog = ReturnType<typeof createRequestLog>;
 
 // Yoga hands the same parsed document to every request with the same text, so each label is computed once.
 const labels = new WeakMap<OperationDefinitionNode, string>();

@@ -46,7 +46,7 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
   const config: AppConfig = { ...defaults, ...options.config, limits };
   const rateLimiter = createRateLimiter({ points: limits.rateLimitPoints, durationSeconds: limits.rateLimitWindowSeconds, redisUrl: limits.redisUrl });
   const app = createApp(config, { client, logger, rateLimiter, metrics: new GatewayMetrics(), service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
-  const server = createServer(app);
+  const server = createServer(app.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,0 +1,258 @@
+import { normalizedExecutor } from '@graphql-tools/executor';
+import {
+  getOperationAST,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+import { maskError, processRegularResult, type FetchAPI } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { HeaderReader } from './auth/authenticate.ts';
+import type { LimitsConfig } from './config.ts';
+import type { GraphQLContext } from './context.ts';
+import { callerTraceContext, inOperationSpan } from './observability/tracing.ts';
+import { DOCUMENT_RULES } from './plugins/use-abuse-limits.ts';
+import type { RequestLog, RequestRecord } from './plugins/use-request-log.ts';
+
+/*
+ * The known-operation path: a POST of a mutation (in practice `createConversationSession`, the
+ * request this service exists for) is answered without Yoga's Fetch-API adapter and envelop
+ * plugin chain. Hand-written because profiling (bench/README.md) put most of the gateway's cost
+ * per request in that per-request machinery rather than in GraphQL itself, and no maintained
+ * part shortcuts it without changing Yoga's answers (@envelop/graphql-jit did).
+ *
+ * It takes only requests it answers exactly as Yoga would, and hands every other one to Yoga
+ * untouched. Both use the same schema, validation rules, context, executor
+ * (@graphql-tools/executor), error masking and result encoding (Yoga's own `maskError` and
+ * `processRegularResult`), request log, metrics and spans; test/known-operations.test.ts
+ * compares their answers.
+ */
+
+export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+export interface KnownOperationPathOptions {
+  schema: GraphQLSchema;
+  graphqlPath: string;
+  limits: Pick<LimitsConfig, 'maxBodyBytes' | 'introspection' | 'persistedOperations'>;
+  /** With CORS on, requests that carry an Origin go to Yoga, which writes the CORS headers. */
+  corsEnabled: boolean;
+  requestLog: RequestLog;
+  /** The context Yoga's requests get too. */
+  contextFor(headers: HeaderReader, clientAddress: string, record: RequestRecord): Promise<GraphQLContext>;
+  logger: Logger;
+}
+
+interface OperationRequest {
+  document: DocumentNode;
+  operationName: string | undefined;
+  variables: Record<string, unknown> | undefined;
+}
+
+// Far below graphql-armor's token limit, so that no document near it is judged differently here.
+const MAX_TOKENS = 200;
+const JSON_CONTENT_TYPE = /^application\/json(?:;\s*charset=utf-8)?$/i;
+const PARAMETERS = new Set(['query', 'operationName', 'variables', 'extensions']);
+
+/** Wraps Yoga's node handler: known operations are answered here, everything else by `yoga`. */
+export function createKnownOperationPath(options: KnownOperationPathOptions, yoga: NodeHandler): NodeHandler {
+  const documents = createDocumentCache(options);
+  const { requestLog } = options;
+
+  const answer = async (request: IncomingMessage, response: ServerResponse, mediaType: string, body: Buffer): Promise<void> => {
+    const operation = operationRequestOf(body, options.limits.persistedOperations, documents);
+    if (!operation) {
+      // Yoga reads a body a node framework has already read from `request.body`.
+      yoga(Object.assign(request, { body }), response);
+      return;
+    }
+    const record = requestLog.newRecord(headerOf(request.headers, 'x-request-id'));
+    requestLog.started(record);
+    const result = await inOperationSpan(
+      callerTraceContext(request.headers),
+      (traceId) => (record.traceId = traceId),
+      () => record,
+      () => execute(operation, record, request),
+    );
+    const { status, headers, body: json } = encode(result, mediaType);
+    response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(json), 'x-request-id': record.requestId });
+    response.end(json);
+    requestLog.ended(record, 'POST', options.graphqlPath, status);
+  };
+
+  const execute = async (operation: OperationRequest, record: RequestRecord, request: IncomingMessage): Promise<ExecutionResult> => {
+    requestLog.operationStarted(record, operation.document, operation.operationName);
+    let result: ExecutionResult;
+    try {
+      const contextValue = await options.contextFor(headerReaderOf(request.headers), request.socket.remoteAddress ?? 'unknown', record);
+      result = (await normalizedExecutor({ schema: options.schema, document: operation.document, operationName: operation.operationName, variableValues: operation.variables, contextValue })) as ExecutionResult;
+    } catch (error) {
+      options.logger.error({ err: error }, 'unexpected error');
+      result = { errors: [masked(error)] };
+    }
+    if (result.errors) result = { ...result, errors: result.errors.map(masked) };
+    requestLog.operationEnded(record, result.errors);
+    return result;
+  };
+
+  return (request, response) => {
+    const length = eligibleLength(request, options);
+    const mediaType = length === undefined ? undefined : responseMediaType(request.headers.accept);
+    if (length === undefined || mediaType === undefined) {
+      yoga(request, response);
+      return;
+    }
+    readBody(request, length).then(
+      (body) => answer(request, response, mediaType, body),
+      () => response.destroy(),
+    ).catch((error: unknown) => {
+      options.logger.error({ err: error }, 'unexpected error');
+      response.destroy();
+    });
+  };
+}
+
+/**
+ * The body's length when only the body can still send the request elsewhere: a POST of JSON to
+ * the GraphQL path, with a length within the limit, and none of what Yoga's plugins answer from
+ * the headers (CORS, federated traces).
+ */
+function eligibleLength(request: IncomingMessage, options: KnownOperationPathOptions): number | undefined {
+  const { headers } = request;
+  if (request.method !== 'POST' || request.url !== options.graphqlPath) return undefined;
+  if (!JSON_CONTENT_TYPE.test(headers['content-type'] ?? '')) return undefined;
+  if (headers['transfer-encoding'] !== undefined || headers['apollo-federation-include-trace'] !== undefined) return undefined;
+  if (options.corsEnabled && headers.origin !== undefined) return undefined;
+  const length = headers['content-length'];
+  if (length === undefined || !/^\d{1,9}$/.test(length)) return undefined;
+  const bytes = Number(length);
+  return bytes > 0 && bytes <= options.limits.maxBodyBytes ? bytes : undefined;
+}
+
+/**
+ * The media type Yoga answers a single result with (its `getMediaTypesForRequestInOrder` and
+ * result processors): the first acceptable entry that JSON satisfies, in UTF-8; a wildcard
+ * gets `application/json`. Undefined sends the request to Yoga (which may answer 406).
+ */
+export function responseMediaType(accept: string | undefined): string | undefined {
+  for (const entry of (accept ?? '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
+    const [mediaType, ...parameters] = entry.split(';');
+    if ((parameters.find((parameter) => parameter.includes('charset=')) ?? 'charset=utf-8') !== 'charset=utf-8') continue;
+    if (mediaType === 'application/graphql-response+json' || mediaType === 'application/json') return mediaType;
+    if (mediaType === '*/*' || mediaType === 'application/*') return 'application/json';
+  }
+  return undefined;
+}
+
+function readBody(request: IncomingMessage, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)));
+    request.once('error', reject);
+  });
+}
+
+/** The operation a body asks for, when it is a well-formed request for a known mutation. */
+function operationRequestOf(
+  body: Buffer,
+  persistedOperations: Readonly<Record<string, string>> | undefined,
+  documents: (text: string) => DocumentNode | undefined,
+): OperationRequest | undefined {
+  let parameters: unknown;
+  try {
+    parameters = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(parameters) || Object.keys(parameters).some((key) => !PARAMETERS.has(key))) return undefined;
+  const { operationName, variables } = parameters;
+  if (operationName != null && typeof operationName !== 'string') return undefined;
+  if (variables != null && !isPlainObject(variables)) return undefined;
+  const text = persistedOperations ? persistedText(parameters, persistedOperations) : parameters['extensions'] === undefined ? parameters['query'] : undefined;
+  const document = typeof text === 'string' ? documents(text) : undefined;
+  // Which operation runs is Yoga's to refuse when the name matches none (or none is named in a document of several).
+  if (!document || !getOperationAST(document, operationName ?? undefined)) return undefined;
+  return { document, operationName: operationName ?? undefined, variables: variables ?? undefined };
+}
+
+/** The allow-listed text a hash names, as @graphql-yoga/plugin-persisted-operations finds it. */
+function persistedText(parameters: Record<string, unknown>, operations: Readonly<Record<string, string>>): string | undefined {
+  if (parameters['query'] !== undefined) return undefined;
+  const persistedQuery = (parameters['extensions'] as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
+  const hash = persistedQuery?.version === 1 ? persistedQuery.sha256Hash : undefined;
+  return typeof hash === 'string' && Object.hasOwn(operations, hash) ? operations[hash] : undefined;
+}
+
+/**
+ * Parsed and validated documents by text, with the rules Yoga applies (graphql's, our limits,
+ * no introspection when it is off). Only documents whose every operation is a valid mutation
+ * qualify; the others are remembered as not qualifying, so neither is parsed twice.
+ */
+function createDocumentCache(options: KnownOperationPathOptions): (text: string) => DocumentNode | undefined {
+  const cache = new LRUCache<string, DocumentNode | false>({ max: 1000 });
+  const rules: ValidationRule[] = [...specifiedRules, ...DOCUMENT_RULES, ...(options.limits.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+
+  const prepare = (text: string): DocumentNode | false => {
+    let document: DocumentNode;
+    try {
+      document = parse(text, { maxTokens: MAX_TOKENS });
+    } catch {
+      return false;
+    }
+    const onlyMutations = document.definitions.every((definition) => definition.kind !== 'OperationDefinition' || definition.operation === 'mutation');
+    return onlyMutations && validate(options.schema, document, rules).length === 0 ? document : false;
+  };
+
+  return (text) => {
+    let document = cache.get(text);
+    if (document === undefined) {
+      document = prepare(text);
+      cache.set(text, document);
+    }
+    return document || undefined;
+  };
+}
+
+/**
+ * Yoga's answer for a result: status (from the errors' `http` extensions), headers and body,
+ * by Yoga's own `processRegularResult`, which builds a Response with `fetchAPI.Response`; this
+ * one only keeps what it is given.
+ */
+function encode(result: ExecutionResult, mediaType: string): { status: number; headers: Record<string, string>; body: string } {
+  let encoded = { status: 200, headers: {} as Record<string, string>, body: '' };
+  class KeptResponse {
+    constructor(body: string, init: { status: number; headers: Record<string, string> }) {
+      encoded = { status: init.status, headers: init.headers, body };
+    }
+  }
+  processRegularResult(result, { Response: KeptResponse } as unknown as FetchAPI, mediaType);
+  return encoded;
+}
+
+/** As Yoga's `maskedErrors: { isDev: false }`: our own GraphQL errors as they are, anything else as `Unexpected error.` */
+function masked(error: unknown): GraphQLError {
+  // Yoga's maskError returns GraphQL errors, though it is typed to return Error.
+  return maskError(error, 'Unexpected error.', false) as GraphQLError;
+}
+
+function headerOf(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function headerReaderOf(headers: IncomingHttpHeaders): HeaderReader {
+  return { get: (name) => headerOf(headers, name.toLowerCase()) };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
