@@ -142,6 +142,19 @@ function eligibleLength(request: IncomingMessage, options: KnownOperationPathOpt
  * gets `application/json`. Undefined sends the request to Yoga (which may answer 406).
  */
 export function responseMediaType(accept: string | undefined): string | undefined {
+  let mediaType = mediaTypes.get(accept);
+  if (mediaType === undefined && !mediaTypes.has(accept)) {
+    // Clients send a handful of distinct Accept headers; a flood of odd ones only resets the memo.
+    if (mediaTypes.size >= 100) mediaTypes.clear();
+    mediaType = mediaTypeFor(accept);
+    mediaTypes.set(accept, mediaType);
+  }
+  return mediaType;
+}
+
+const mediaTypes = new Map<string | undefined, string | undefined>();
+
+function mediaTypeFor(accept: string | undefined): string | undefined {
   for (const entry of (accept ?? '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
     const [mediaType, ...parameters] = entry.split(';');
     if ((parameters.find((parameter) => parameter.includes('charset=')) ?? 'charset=utf-8') !== 'charset=utf-8') continue;
@@ -221,20 +234,24 @@ function createDocumentCache(options: KnownOperationPathOptions): (text: string)
   };
 }
 
-/**
- * Yoga's answer for a result: status (from the errors' `http` extensions), headers and body,
- * by Yoga's own `processRegularResult`, which builds a Response with `fetchAPI.Response`; this
- * one only keeps what it is given.
- */
-function encode(result: ExecutionResult, mediaType: string): { status: number; headers: Record<string, string>; body: string } {
-  let encoded = { status: 200, headers: {} as Record<string, string>, body: '' };
-  class KeptResponse {
-    constructor(body: string, init: { status: number; headers: Record<string, string> }) {
-      encoded = { status: init.status, headers: init.headers, body };
-    }
+/** Stands in for the Fetch API's Response in Yoga's `processRegularResult`: keeps what it is given. */
+class EncodedResult {
+  readonly body: string;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(body: string, init: { status: number; headers: Record<string, string> }) {
+    this.body = body;
+    this.status = init.status;
+    this.headers = init.headers;
   }
-  processRegularResult(result, { Response: KeptResponse } as unknown as FetchAPI, mediaType);
-  return encoded;
+}
+
+const ENCODING_API = { Response: EncodedResult } as unknown as FetchAPI;
+
+/** Yoga's answer for a result: status (from the errors' `http` extensions), headers and body. */
+function encode(result: ExecutionResult, mediaType: string): EncodedResult {
+  return processRegularResult(result, ENCODING_API, mediaType) as unknown as EncodedResult;
 }
 
 /** As Yoga's `maskedErrors: { isDev: false }`: our own GraphQL errors as they are, anything else as `Unexpected error.` */

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -106,9 +107,17 @@ async function decide(limiter: RateLimiterAbstract, key: string, durationSeconds
   }
 }
 
+// A caller sends many requests in a row; remembering the last identities' digests saves a hash per request.
+const storageKeys = new LRUCache<string, string>({ max: 10_000 });
+
 /** Identities are caller-controlled strings of any length; stored keys are a fixed-size digest that reveals nothing. */
 function storageKey(identity: string): string {
-  return createHash('sha256').update(identity).digest('base64url');
+  let key = storageKeys.get(identity);
+  if (key === undefined) {
+    key = createHash('sha256').update(identity).digest('base64url');
+    storageKeys.set(identity, key);
+  }
+  return key;
 }
 
 /** Whole seconds until the window ends, within 1..durationSeconds (Retry-After never says 0). */

@@ -316,19 +316,27 @@ export function encodeQuery(query: Record<string, unknown> | undefined): string 
  * Reads at most MAX_RESPONSE_BYTES. A larger success body is refused; a larger error body is
  * cut off, so that its status (a 429, say) still decides what the caller sees.
  */
-async function readText(body: AsyncIterable<Buffer> & { destroy(): void }, status: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) {
-      if (status >= 200 && status <= 299) throw new MalformedResponseError(status, `answer larger than ${MAX_RESPONSE_BYTES} bytes`);
-      body.destroy();
-      break;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readText(body: Dispatcher.ResponseData['body'], status: number): Promise<string> {
+  // Events rather than `for await`: a stream's async iterator cost more than the rest of the read.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = () => resolve(Buffer.concat(chunks).toString('utf8'));
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_RESPONSE_BYTES) {
+        chunks.push(chunk);
+      } else if (status >= 200 && status <= 299) {
+        body.destroy();
+        reject(new MalformedResponseError(status, `answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+      } else {
+        body.destroy();
+        finish();
+      }
+    });
+    body.once('end', finish);
+    body.once('error', reject);
+  });
 }
 
 /** A 2xx must be declared JSON and parse as JSON; any other status becomes an UpstreamResponseError. */
