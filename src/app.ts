@@ -118,6 +118,7 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
       limits: config.limits,
       corsEnabled: config.corsOrigins.length > 0,
       requestLog,
+      metrics,
       contextFor,
       logger,
     },

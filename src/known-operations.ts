@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { HeaderReader } from './auth/authenticate.ts';
 import type { LimitsConfig } from './config.ts';
 import type { GraphQLContext } from './context.ts';
+import type { GatewayMetrics } from './observability/metrics.ts';
 import { callerTraceContext, inOperationSpan } from './observability/tracing.ts';
 import { DOCUMENT_RULES } from './plugins/use-abuse-limits.ts';
 import type { RequestLog, RequestRecord } from './plugins/use-request-log.ts';
@@ -45,6 +46,7 @@ export interface KnownOperationPathOptions {
   /** With CORS on, requests that carry an Origin go to Yoga, which writes the CORS headers. */
   corsEnabled: boolean;
   requestLog: RequestLog;
+  metrics: Pick<GatewayMetrics, 'knownOperationAnswered'>;
   /** The context Yoga's requests get too. */
   contextFor(headers: HeaderReader, clientAddress: string, record: RequestRecord): Promise<GraphQLContext>;
   logger: Logger;
@@ -75,6 +77,7 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
     }
     const record = requestLog.newRecord(headerOf(request.headers, 'x-request-id'));
     requestLog.started(record);
+    options.metrics.knownOperationAnswered();
     const result = await inOperationSpan(
       callerTraceContext(request.headers),
       (traceId) => (record.traceId = traceId),

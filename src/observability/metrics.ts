@@ -25,6 +25,11 @@ export class GatewayMetrics {
     labelNames: ['path', 'status'],
     registers: [this.registry],
   });
+  readonly #knownOperations = new Counter({
+    name: 'gateway_known_operation_requests_total',
+    help: "GraphQL requests answered by the known-operation path (a POSTed mutation, without Yoga's request pipeline).",
+    registers: [this.registry],
+  });
   readonly #inFlight = new Gauge({ name: 'gateway_requests_in_flight', help: 'HTTP requests being handled now.', registers: [this.registry] });
   readonly #upstream = new Histogram({
     name: 'chatbotkit_upstream_request_duration_seconds',
@@ -46,6 +51,10 @@ export class GatewayMetrics {
 
   requestStarted(): void {
     this.#inFlight.inc();
+  }
+
+  knownOperationAnswered(): void {
+    this.#knownOperations.inc();
   }
 
   requestEnded(path: string, status: number, wasStarted: boolean): void {

@@ -25,6 +25,8 @@ export interface TestGatewayOptions extends Omit<ChatBotKitClientOptions, 'baseU
   upstream?: UpstreamKind;
   /** Overrides of the development defaults (`loadConfig({})`); limits merge field by field. */
   config?: Partial<Omit<AppConfig, 'limits'>> & { limits?: Partial<LimitsConfig> };
+  /** A client of the test's own making (e.g. one that fails like a bug), instead of one to `baseUrl`. */
+  client?: ConversationSessionClient;
 }
 
 /** The real app on a real port, over a real client to `baseUrl`, with its log lines captured. */
@@ -39,7 +41,7 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
       },
     }),
   });
-  const client = new ConversationSessionClient({ timeout: 2_000, ...options, baseUrl });
+  const client = options.client ?? new ConversationSessionClient({ timeout: 2_000, ...options, baseUrl });
   const defaults = loadConfig({});
   // Tests send many requests from one address; only the rate-limit tests set a small budget.
   const limits: LimitsConfig = { ...defaults.limits, rateLimitPoints: 1_000_000, ...options.config?.limits };
