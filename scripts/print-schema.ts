@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { execute, lexicographicSortSchema, parse, printSchema } from 'graphql';
-import { buildSubgraphSchema, publicSchema } from '../src/schema/index.ts';
+import { buildPublicSchema, buildSubgraphSchema } from '../src/schema/index.ts';
 
 export const SCHEMA_FILE = new URL('../schema/schema.graphql', import.meta.url);
 export const SUBGRAPH_FILE = new URL('../schema/subgraph.graphql', import.meta.url);
 
 /** The public API, sorted so that the committed file changes only when the schema does. */
 export function printPublicSchema(): string {
-  return `${printSchema(lexicographicSortSchema(publicSchema))}\n`;
+  return `${printSchema(lexicographicSortSchema(buildPublicSchema()))}\n`;
 }
 
 /** The subgraph SDL exactly as a federation router reads it, from `_service { sdl }`. */

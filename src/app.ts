@@ -14,7 +14,7 @@ import { useMetricsEndpoint, type GatewayMetrics } from './observability/metrics
 import { useOperationSpans } from './observability/tracing.ts';
 import { abuseLimitPlugins } from './plugins/use-abuse-limits.ts';
 import { createRequestLog, type RequestRecord } from './plugins/use-request-log.ts';
-import { schema } from './schema/index.ts';
+import { buildSubgraphSchema } from './schema/index.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
 export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits'>;
@@ -81,7 +81,8 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
   };
 
   const yoga = createYoga<{ req?: IncomingMessage }, GraphQLContext>({
-    schema,
+    // Yoga's plugins (inline tracing) wrap this schema's resolvers in place.
+    schema: buildSubgraphSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/healthz',
     landingPage: false,
@@ -113,7 +114,8 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
 
   const handle = createKnownOperationPath(
     {
-      schema,
+      // Its own copy, whose resolvers no Yoga plugin wraps: requests for inline traces go to Yoga.
+      schema: buildSubgraphSchema(),
       graphqlPath: GRAPHQL_PATH,
       limits: config.limits,
       corsEnabled: config.corsOrigins.length > 0,

@@ -11,6 +11,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+const NO_TRACE = {};
+
 /**
  * JSON lines. Two lines of defence behind the first (the code never hands the secret or a
  * session token to the logger): key-based redaction, and value-based scrubbing of each line.
@@ -21,8 +23,10 @@ export function createLogger(level: LogLevel, { scrub = [], destination, format 
     {
       level,
       base: { service: 'chatbotkit-session-gateway' },
-      // Lines written inside a traced operation carry its trace and span ids.
-      mixin: () => activeTraceIds() ?? {},
+      // Lines written inside a traced operation carry its trace and span ids. Without them the
+      // line's own object is used as it is, rather than copied into the mixin's.
+      mixin: () => activeTraceIds() ?? NO_TRACE,
+      mixinMergeStrategy: (line, mixin) => (mixin === NO_TRACE ? line : Object.assign(mixin, line)),
       ...(format === 'pretty' && { transport: { target: 'pino-pretty', options: { colorize: true } } }),
       redact: {
         paths: ['secret', 'token', '*.token', '*.secret', '*.*.token', '*.*.secret', 'headers.authorization', '*.headers.authorization'],

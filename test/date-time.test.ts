@@ -1,6 +1,8 @@
 import { Kind } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { schema } from '../src/schema/index.ts';
+import { buildSubgraphSchema } from '../src/schema/index.ts';
+
+const schema = buildSubgraphSchema();
 
 const DateTime = schema.getType('DateTime') as import('graphql').GraphQLScalarType;
 

@@ -13,8 +13,7 @@ export function buildSubgraphSchema() {
   });
 }
 
-// Envelop plugins (e.g. inline tracing) wrap this schema's resolvers in place once Yoga uses it.
-export const schema = buildSubgraphSchema();
-
 /** The API as a client writes operations against it, without the federation machinery. */
-export const publicSchema = builder.toSchema();
+export function buildPublicSchema() {
+  return builder.toSchema();
+}
