@@ -24,4 +24,4 @@ EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form, so node receives SIGTERM and drains; the same command as `npm start`.
-CMD ["node", "src/server.ts"]
+CMD ["node", "--max-semi-space-size=16", "src/server.ts"]

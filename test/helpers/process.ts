@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import packageJson from '../../package.json' with { type: 'json' };
 
-const SERVER_ENTRY = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** `npm start` without its leading `node`: V8 flags, then the entry point. */
+const START_ARGS = packageJson.scripts.start.split(' ').slice(1);
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -13,9 +16,10 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `node src/server.ts` as `npm start` does, with only the given environment. */
+/** Runs the server as `npm start` does (same flags and entry point), with only the given environment. */
 export function runServer(env: Record<string, string>): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+  const child = spawn(process.execPath, START_ARGS, {
+    cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
