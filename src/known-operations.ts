@@ -1,6 +1,8 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
 import {
+  execute,
   getOperationAST,
+  getVariableValues,
   NoSchemaIntrospectionCustomRule,
   parse,
   specifiedRules,
@@ -8,7 +10,9 @@ import {
   type DocumentNode,
   type ExecutionResult,
   type GraphQLError,
+  type ExecutionArgs,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
 import { maskError, processRegularResult, type FetchAPI } from 'graphql-yoga';
@@ -31,10 +35,9 @@ import type { RequestLog, RequestRecord } from './plugins/use-request-log.ts';
  * part shortcuts it without changing Yoga's answers (@envelop/graphql-jit did).
  *
  * It takes only requests it answers exactly as Yoga would, and hands every other one to Yoga
- * untouched. Both use the same schema, validation rules, context, executor
- * (@graphql-tools/executor), error masking and result encoding (Yoga's own `maskError` and
- * `processRegularResult`), request log, metrics and spans; test/known-operations.test.ts
- * compares their answers.
+ * untouched. Both use the same schema, validation rules, context, error masking and result
+ * encoding (Yoga's own `maskError` and `processRegularResult`), request log, metrics and spans;
+ * the executor is graphql-js's (see `run`). test/known-operations.test.ts compares their answers.
  */
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -54,6 +57,7 @@ export interface KnownOperationPathOptions {
 
 interface OperationRequest {
   document: DocumentNode;
+  definition: OperationDefinitionNode;
   operationName: string | undefined;
   variables: Record<string, unknown> | undefined;
 }
@@ -95,7 +99,7 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
     let result: ExecutionResult;
     try {
       const contextValue = await options.contextFor(headerReaderOf(request.headers), request.socket.remoteAddress ?? 'unknown', record);
-      result = (await normalizedExecutor({ schema: options.schema, document: operation.document, operationName: operation.operationName, variableValues: operation.variables, contextValue })) as ExecutionResult;
+      result = await run(operation, { schema: options.schema, document: operation.document, operationName: operation.operationName, variableValues: operation.variables, contextValue });
     } catch (error) {
       options.logger.error({ err: error }, 'unexpected error');
       result = { errors: [masked(error)] };
@@ -195,8 +199,9 @@ function operationRequestOf(
   const text = persistedOperations ? persistedText(parameters, persistedOperations) : parameters['extensions'] === undefined ? parameters['query'] : undefined;
   const document = typeof text === 'string' ? documents(text) : undefined;
   // Which operation runs is Yoga's to refuse when the name matches none (or none is named in a document of several).
-  if (!document || !getOperationAST(document, operationName ?? undefined)) return undefined;
-  return { document, operationName: operationName ?? undefined, variables: variables ?? undefined };
+  const definition = document && getOperationAST(document, operationName ?? undefined);
+  if (!document || !definition) return undefined;
+  return { document, definition, operationName: operationName ?? undefined, variables: variables ?? undefined };
 }
 
 /** The allow-listed text a hash names, as @graphql-yoga/plugin-persisted-operations finds it. */
@@ -235,6 +240,16 @@ function createDocumentCache(options: KnownOperationPathOptions): (text: string)
     }
     return document || undefined;
   };
+}
+
+/**
+ * graphql-js's executor, which costs less per request than Yoga's (@graphql-tools/executor) and
+ * answers the same for these documents; Yoga's when the variables do not coerce, whose errors
+ * carry the 400 status Yoga answers them with.
+ */
+async function run(operation: OperationRequest, args: ExecutionArgs): Promise<ExecutionResult> {
+  const { errors } = getVariableValues(args.schema, operation.definition.variableDefinitions ?? [], operation.variables ?? {});
+  return errors ? ((await normalizedExecutor(args)) as ExecutionResult) : execute(args);
 }
 
 /** Stands in for the Fetch API's Response in Yoga's `processRegularResult`: keeps what it is given. */
