@@ -18,6 +18,7 @@ import {
 import { maskError, processRegularResult, type FetchAPI } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { HeaderReader } from './auth/authenticate.ts';
 import type { LimitsConfig } from './config.ts';
@@ -34,10 +35,10 @@ import type { RequestLog, RequestRecord } from './plugins/use-request-log.ts';
  * per request in that per-request machinery rather than in GraphQL itself, and no maintained
  * part shortcuts it without changing Yoga's answers (@envelop/graphql-jit did).
  *
- * It takes only requests it answers exactly as Yoga would, and hands every other one to Yoga
- * untouched. Both use the same schema, validation rules, context, error masking and result
+ * It takes only requests it answers as Yoga would (test/known-operations.test.ts compares the
+ * two), and hands every other one to Yoga untouched. Both use the same schema, validation rules, context, error masking and result
  * encoding (Yoga's own `maskError` and `processRegularResult`), request log, metrics and spans;
- * the executor is graphql-js's (see `run`). test/known-operations.test.ts compares their answers.
+ * the executor is graphql-js's (see `run`).
  */
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -64,7 +65,10 @@ interface OperationRequest {
 
 // Far below graphql-armor's token limit, so that no document near it is judged differently here.
 const MAX_TOKENS = 200;
-const JSON_CONTENT_TYPE = /^application\/json(?:;\s*charset=utf-8)?$/i;
+// A known operation is a few hundred bytes; larger bodies go to Yoga unread.
+const MAX_BODY_BYTES = 16 * 1024;
+// Documents remembered, by the total length of their texts (each at most MAX_BODY_BYTES).
+const MAX_CACHED_TEXT_BYTES = 4 * 1024 * 1024;
 const PARAMETERS = new Set(['query', 'operationName', 'variables', 'extensions']);
 
 /** Wraps Yoga's node handler: known operations are answered here, everything else by `yoga`. */
@@ -75,8 +79,9 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
   const answer = async (request: IncomingMessage, response: ServerResponse, mediaType: string, body: Buffer): Promise<void> => {
     const operation = operationRequestOf(body, options.limits.persistedOperations, documents);
     if (!operation) {
-      // Yoga reads a body a node framework has already read from `request.body`.
-      yoga(Object.assign(request, { body }), response);
+      // Yoga reads a body a node framework has already read from `request.body`; as a stream,
+      // because it would enumerate a Buffer's keys, one string per byte.
+      yoga(Object.assign(request, { body: Readable.from([body]) }), response);
       return;
     }
     const record = requestLog.newRecord(headerOf(request.headers, 'x-request-id'));
@@ -86,15 +91,23 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
       callerTraceContext(request.headers),
       (traceId) => (record.traceId = traceId),
       () => record,
-      () => execute(operation, record, request),
+      () => executeOperation(operation, record, request),
     );
-    const { status, headers, body: json } = encode(result, mediaType);
-    response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(json), 'x-request-id': record.requestId });
-    response.end(json);
-    requestLog.ended(record, 'POST', options.graphqlPath, status);
+    let status = 500;
+    try {
+      const encoded = encode(result, mediaType);
+      status = encoded.status;
+      response.writeHead(status, { ...encoded.headers, 'content-length': Buffer.byteLength(encoded.body), 'x-request-id': record.requestId });
+      response.end(encoded.body);
+    } catch (error) {
+      options.logger.error({ err: error }, 'unexpected error');
+      response.destroy();
+    } finally {
+      requestLog.ended(record, 'POST', options.graphqlPath, status);
+    }
   };
 
-  const execute = async (operation: OperationRequest, record: RequestRecord, request: IncomingMessage): Promise<ExecutionResult> => {
+  const executeOperation = async (operation: OperationRequest, record: RequestRecord, request: IncomingMessage): Promise<ExecutionResult> => {
     requestLog.operationStarted(record, operation.document, operation.operationName);
     let result: ExecutionResult;
     try {
@@ -134,13 +147,19 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
 function eligibleLength(request: IncomingMessage, options: KnownOperationPathOptions): number | undefined {
   const { headers } = request;
   if (request.method !== 'POST' || request.url !== options.graphqlPath) return undefined;
-  if (!JSON_CONTENT_TYPE.test(headers['content-type'] ?? '')) return undefined;
+  if (!isJsonContentType(headers['content-type'])) return undefined;
   if (headers['transfer-encoding'] !== undefined || headers['apollo-federation-include-trace'] !== undefined) return undefined;
   if (options.corsEnabled && headers.origin !== undefined) return undefined;
   const length = headers['content-length'];
   if (length === undefined || !/^\d{1,9}$/.test(length)) return undefined;
   const bytes = Number(length);
-  return bytes > 0 && bytes <= options.limits.maxBodyBytes ? bytes : undefined;
+  return bytes > 0 && bytes <= Math.min(MAX_BODY_BYTES, options.limits.maxBodyBytes) ? bytes : undefined;
+}
+
+/** Yoga's test for a JSON body (`isContentTypeMatch`): exactly `application/json`, parameters aside, case and all. */
+function isJsonContentType(contentType: string | undefined): boolean {
+  const type = contentType?.split(',')[0];
+  return type === 'application/json' || type?.startsWith('application/json;') === true;
 }
 
 /**
@@ -161,14 +180,24 @@ export function responseMediaType(accept: string | undefined): string | undefine
 
 const mediaTypes = new Map<string | undefined, string | undefined>();
 
+const JSON_MEDIA_TYPES = ['application/graphql-response+json', 'application/json'];
+
 function mediaTypeFor(accept: string | undefined): string | undefined {
   for (const entry of (accept ?? '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
-    const [mediaType, ...parameters] = entry.split(';');
+    const [mediaType = '', ...parameters] = entry.split(';');
     if ((parameters.find((parameter) => parameter.includes('charset=')) ?? 'charset=utf-8') !== 'charset=utf-8') continue;
-    if (mediaType === 'application/graphql-response+json' || mediaType === 'application/json') return mediaType;
-    if (mediaType === '*/*' || mediaType === 'application/*') return 'application/json';
+    // Yoga takes the last of its types that the entry matches.
+    const matched = JSON_MEDIA_TYPES.filter((type) => matchesMediaType(mediaType, type)).at(-1);
+    if (matched) return matched;
   }
   return undefined;
+}
+
+/** Yoga's `isMatchingMediaType`: `*` in the accepted type matches any part. */
+function matchesMediaType(accepted: string, type: string): boolean {
+  const [acceptedType, acceptedSubtype] = accepted.split('/');
+  const [mainType, subtype] = type.split('/');
+  return (acceptedType === '*' || acceptedType === mainType) && (acceptedSubtype === '*' || acceptedSubtype === subtype);
 }
 
 function readBody(request: IncomingMessage, length: number): Promise<Buffer> {
@@ -218,7 +247,7 @@ function persistedText(parameters: Record<string, unknown>, operations: Readonly
  * qualify; the others are remembered as not qualifying, so neither is parsed twice.
  */
 function createDocumentCache(options: KnownOperationPathOptions): (text: string) => DocumentNode | undefined {
-  const cache = new LRUCache<string, DocumentNode | false>({ max: 1000 });
+  const cache = new LRUCache<string, DocumentNode | false>({ max: 1000, maxSize: MAX_CACHED_TEXT_BYTES, sizeCalculation: (_document, text) => Math.max(1, text.length) });
   const rules: ValidationRule[] = [...specifiedRules, ...DOCUMENT_RULES, ...(options.limits.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 
   const prepare = (text: string): DocumentNode | false => {
@@ -252,7 +281,11 @@ async function run(operation: OperationRequest, args: ExecutionArgs): Promise<Ex
   return errors ? ((await normalizedExecutor(args)) as ExecutionResult) : execute(args);
 }
 
-/** Stands in for the Fetch API's Response in Yoga's `processRegularResult`: keeps what it is given. */
+/**
+ * Stands in for the Fetch API's Response in Yoga's `processRegularResult`, which builds its
+ * answer as `new fetchAPI.Response(body, { status, headers })` with a string body and a plain
+ * headers object; this keeps what it is given.
+ */
 class EncodedResult {
   readonly body: string;
   readonly status: number;

@@ -48,7 +48,5 @@ const LOG_FLUSH_INTERVAL_MS = 200;
  * request, measured). pino writes what is left synchronously when the process exits.
  */
 function batchedStdout(): DestinationStream {
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: 8192 });
-  setInterval(() => stdout.flush(), LOG_FLUSH_INTERVAL_MS).unref();
-  return stdout;
+  return pino.destination({ dest: 1, sync: false, minLength: 8192, periodicFlush: LOG_FLUSH_INTERVAL_MS });
 }

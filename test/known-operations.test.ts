@@ -128,6 +128,7 @@ describe('the known-operation path', () => {
     ['application/json;q=0.5, application/graphql-response+json'],
     ['application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed'],
     ['application/json; charset=latin1, application/graphql-response+json'],
+    ['*/json, application/graphql-response+json'],
     ['text/html'],
   ])('answers with the media type Yoga picks for Accept: %s', async (accept) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -137,6 +138,28 @@ describe('the known-operation path', () => {
     const yoga = await answerOf(await gateway.app.yoga.fetch('http://127.0.0.1/graphql', init));
     expect(served).toEqual(yoga);
     expect(served.contentType === null ? undefined : served.contentType.split(';')[0]).toBe(accept === 'text/html' ? undefined : responseMediaType(accept));
+  });
+
+  it.each([['application/json; charset=utf-8'], ['application/json;charset=latin1'], ['Application/JSON'], ['application/json, text/plain'], ['text/plain']])(
+    'answers Content-Type: %s exactly as Yoga does',
+    async (contentType) => {
+      const { served, yoga } = await bothWays(gateway, { query: EXAMPLE_MUTATION }, { 'content-type': contentType });
+      expect(served).toEqual(yoga);
+    },
+  );
+
+  it('hands bodies it has read, and bodies too large to be a known operation, to Yoga intact', async () => {
+    // A query (not a mutation) of ~10 KB is read here, then passed to Yoga; ~20 KB goes to Yoga unread.
+    for (const padding of [10_000, 20_000]) {
+      const query = `{ sessionGateway { version } }#${'x'.repeat(padding)}`;
+      const { served, yoga } = await bothWays(gateway, { query });
+      expect(served).toEqual(yoga);
+      expect(served.status).toBe(200);
+    }
+    const before = await knownOperationCount(gateway);
+    const { served } = await bothWays(gateway, { query: `${EXAMPLE_MUTATION}#${'x'.repeat(20_000)}` });
+    expect(served.body).toContain('"ConversationSession"');
+    expect(await knownOperationCount(gateway)).toBe(before);
   });
 
   it('writes the same request log line and returns the caller’s request id', async () => {
