@@ -218,6 +218,19 @@ describe('the known-operation path, failures and settings', () => {
     });
   });
 
+  it('scrubs the secret from its request line too, even when a caller sends it as the request id', async () => {
+    const secret = 'sk-live-known-operations-7f3a';
+    await withGateway(emulator.url, { secret }, async (gateway) => {
+      const response = await fetch(gateway.url, { method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': secret }, body: JSON.stringify({ query: EXAMPLE_MUTATION }) });
+      expect(response.status).toBe(200);
+      await response.text();
+      const lines = gateway.logs.filter((line) => line.includes('"msg":"request"'));
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.join('')).toContain('[redacted]');
+      expect(gateway.logs.join('')).not.toContain(secret);
+    });
+  });
+
   it('leaves requests from an allowed origin to Yoga, which adds the CORS headers', async () => {
     await withGateway(emulator.url, { config: { corsOrigins: ['https://app.example'] } }, async (gateway) => {
       const response = await fetch(gateway.url, { method: 'POST', headers: { ...JSON_HEADERS, origin: 'https://app.example' }, body: JSON.stringify({ query: EXAMPLE_MUTATION }) });
