@@ -29,7 +29,9 @@ const server = createServer((request, response) => {
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
     handle(request, Buffer.concat(chunks).toString('utf8'), response).catch((error: unknown) => {
-      send(response, 502, { errors: [{ message: 'Upstream failed.', extensions: { code: 'UPSTREAM_UNAVAILABLE', cause: String(error) } }] });
+      send(response, 502, {
+        errors: [{ message: 'Upstream failed.', extensions: { code: 'UPSTREAM_UNAVAILABLE', cause: String(error) } }],
+      });
     });
   });
 });
@@ -53,7 +55,8 @@ async function handle(request: IncomingMessage, text: string, response: ServerRe
     body: duration ? `{"durationInSeconds":${duration}}` : '{}',
   });
   const session = (await body.json()) as UpstreamSession;
-  if (statusCode !== 200) return send(response, 502, { errors: [{ message: 'Upstream error.', extensions: { code: 'UPSTREAM_ERROR' } }] });
+  if (statusCode !== 200)
+    return send(response, 502, { errors: [{ message: 'Upstream error.', extensions: { code: 'UPSTREAM_ERROR' } }] });
   send(response, 200, {
     data: {
       createConversationSession: {
@@ -68,7 +71,10 @@ async function handle(request: IncomingMessage, text: string, response: ServerRe
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
   response.end(json);
 }
 

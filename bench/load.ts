@@ -85,7 +85,8 @@ export async function runLoad(request: Request, options: LoadOptions): Promise<L
     );
     const statusCodes: Record<string, number> = {};
     for (const run of runs) {
-      for (const [code, { count }] of Object.entries(run.statusCodeStats)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+      for (const [code, { count }] of Object.entries(run.statusCodeStats))
+        statusCodes[code] = (statusCodes[code] ?? 0) + count;
     }
     const requests = runs.reduce((total, run) => total + run.totalCompletedRequests, 0);
     // Phases run side by side: their rates add up.
@@ -116,7 +117,10 @@ interface OneOptions {
   onResponse: (ms: number) => void;
 }
 
-function runOne(request: Request, { connections, duration, amount, overallRate, onResponse }: OneOptions): Promise<autocannon.Result> {
+function runOne(
+  request: Request,
+  { connections, duration, amount, overallRate, onResponse }: OneOptions,
+): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -153,10 +157,17 @@ function delay(ms: number): Promise<void> {
 }
 
 /** Percentiles (nearest rank) of response times in ms. */
-export function percentiles(values: Float64Array): { p50: number; p90: number; p99: number; max: number; mean: number } {
+export function percentiles(values: Float64Array): {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+} {
   if (values.length === 0) return { p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
   const sorted = Float64Array.from(values).sort();
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+  const at = (p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
   let total = 0;
   for (const value of sorted) total += value;
   return { p50: at(50), p90: at(90), p99: at(99), max: sorted[sorted.length - 1] ?? NaN, mean: total / sorted.length };

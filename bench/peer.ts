@@ -74,18 +74,41 @@ const resolvers = {
   Mutation: {
     async createConversationSession(_: unknown, { input }: { input: Input }) {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(input.conversationId)) {
-        return { __typename: 'InvalidInputError', code: 'INVALID_INPUT', message: 'Invalid conversation id.', field: 'input.conversationId' };
+        return {
+          __typename: 'InvalidInputError',
+          code: 'INVALID_INPUT',
+          message: 'Invalid conversation id.',
+          field: 'input.conversationId',
+        };
       }
       const duration = input.durationInSeconds ?? undefined;
       if (duration !== undefined && (duration < 1 || duration > 86_400)) {
-        return { __typename: 'InvalidInputError', code: 'INVALID_INPUT', message: 'Invalid duration.', field: 'input.durationInSeconds' };
+        return {
+          __typename: 'InvalidInputError',
+          code: 'INVALID_INPUT',
+          message: 'Invalid duration.',
+          field: 'input.durationInSeconds',
+        };
       }
       try {
-        const session = await client.create(input.conversationId, duration === undefined ? {} : { durationInSeconds: duration });
-        return { __typename: 'ConversationSession', conversationId: session.id, token: session.token, expiresAt: new Date(session.expiresAt) };
+        const session = await client.create(
+          input.conversationId,
+          duration === undefined ? {} : { durationInSeconds: duration },
+        );
+        return {
+          __typename: 'ConversationSession',
+          conversationId: session.id,
+          token: session.token,
+          expiresAt: new Date(session.expiresAt),
+        };
       } catch (error) {
         if ((error as { code?: string }).code === 'NOT_FOUND') {
-          return { __typename: 'ConversationNotFoundError', code: 'CONVERSATION_NOT_FOUND', message: 'Conversation not found.', conversationId: input.conversationId };
+          return {
+            __typename: 'ConversationNotFoundError',
+            code: 'CONVERSATION_NOT_FOUND',
+            message: 'Conversation not found.',
+            conversationId: input.conversationId,
+          };
         }
         throw new GraphQLError('Upstream failed.', { extensions: { code: 'UPSTREAM_ERROR' } });
       }

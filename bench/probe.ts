@@ -37,9 +37,16 @@ if (process.send && process.channel) {
     process.send?.({
       probe: 'answer',
       id: message.id,
-      eventLoopDelayMs: { mean: ms(delay.mean), p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      eventLoopDelayMs: {
+        mean: ms(delay.mean),
+        p50: ms(delay.percentile(50)),
+        p99: ms(delay.percentile(99)),
+        max: ms(delay.max),
+      },
       memory: process.memoryUsage(),
-      heapSpacesMb: Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, mb(space.space_size)])),
+      heapSpacesMb: Object.fromEntries(
+        getHeapSpaceStatistics().map((space) => [space.space_name, mb(space.space_size)]),
+      ),
     });
   });
   process.channel.unref();

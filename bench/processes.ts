@@ -2,11 +2,11 @@
  * Starting, probing and stopping the bench's child processes (upstream emulators, targets), and
  * what Linux's /proc says about them: resident memory, its peak, CPU time and sockets.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createServer, type AddressInfo } from 'node:net';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -63,7 +63,10 @@ export async function startChild({ name, args, env, stdout, timeoutMs = 30_000 }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${name} did not report its URL within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${name} did not report its URL within ${timeoutMs} ms\n${stderr}`)),
+      timeoutMs,
+    );
     let poll: NodeJS.Timeout | undefined;
     const done = (value: string): void => {
       clearTimeout(timer);
@@ -121,7 +124,11 @@ export async function startChild({ name, args, env, stdout, timeoutMs = 30_000 }
         clearTimeout(timer);
         child.off('message', onMessage);
         child.channel?.unref();
-        resolve({ eventLoopDelayMs: message.eventLoopDelayMs, memory: message.memory, heapSpacesMb: message.heapSpacesMb });
+        resolve({
+          eventLoopDelayMs: message.eventLoopDelayMs,
+          memory: message.memory,
+          heapSpacesMb: message.heapSpacesMb,
+        });
       };
       child.on('message', onMessage);
       child.send({ probe: kind, id });

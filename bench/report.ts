@@ -65,10 +65,23 @@ export interface ScenarioResult {
   notes: string[];
 }
 
-export const round = (value: number, digits = 1): number => (Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value);
+export const round = (value: number, digits = 1): number =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value;
 
 export function formatTable(scenario: ScenarioResult): string {
-  const header = ['target', 'req/s', 'rounds min–max', 'p50 ms', 'p90 ms', 'p99 ms', 'failed', 'non-2xx', 'peak RSS MB', 'CPU µs/req', 'ELD p99 ms'];
+  const header = [
+    'target',
+    'req/s',
+    'rounds min–max',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'failed',
+    'non-2xx',
+    'peak RSS MB',
+    'CPU µs/req',
+    'ELD p99 ms',
+  ];
   const rows = scenario.targets.map((t) => [
     t.target,
     String(Math.round(t.rps)),
@@ -83,12 +96,14 @@ export function formatTable(scenario: ScenarioResult): string {
     t.eventLoopDelayMs ? fmt(t.eventLoopDelayMs.p99, 1) : '–',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 export function markdownTable(scenario: ScenarioResult): string {
-  const header = '| target | req/s | rounds min–max | p50 ms | p90 ms | p99 ms | failed | non-2xx | peak RSS MB | CPU µs/req |';
+  const header =
+    '| target | req/s | rounds min–max | p50 ms | p90 ms | p99 ms | failed | non-2xx | peak RSS MB | CPU µs/req |';
   const rule = '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const rows = scenario.targets.map(
     (t) =>
@@ -118,15 +133,15 @@ export function svgChart(title: string, subtitle: string, panels: { title: strin
   let y = 56;
   const parts: string[] = [];
   for (const panel of panels) {
-    parts.push(`<text x="12" y="${y}" font-weight="bold">${escape(panel.title)}</text>`);
+    parts.push(`<text x="12" y="${y}" font-weight="bold">${escapeXml(panel.title)}</text>`);
     y += 10;
     const max = Math.max(...panel.bars.map((bar) => (Number.isFinite(bar.value) ? bar.value : 0)), 1e-9);
     for (const bar of panel.bars) {
       const length = Number.isFinite(bar.value) ? Math.max(1, (bar.value / max) * barArea) : 0;
       parts.push(
-        `<text x="${labelWidth - 8}" y="${y + barHeight - 5}" text-anchor="end">${escape(bar.label)}</text>`,
+        `<text x="${labelWidth - 8}" y="${y + barHeight - 5}" text-anchor="end">${escapeXml(bar.label)}</text>`,
         `<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${barHeight}" fill="${bar.highlight ? '#d9480f' : '#4263eb'}"/>`,
-        `<text x="${(labelWidth + length + 6).toFixed(1)}" y="${y + barHeight - 5}">${escape(bar.text)}</text>`,
+        `<text x="${(labelWidth + length + 6).toFixed(1)}" y="${y + barHeight - 5}">${escapeXml(bar.text)}</text>`,
       );
       y += barHeight + gap;
     }
@@ -136,7 +151,12 @@ export function svgChart(title: string, subtitle: string, panels: { title: strin
 }
 
 /** A line chart of RSS samples over time (soak mode). */
-export function svgLine(title: string, subtitle: string, points: { x: number; y: number }[], bound?: { from: number; to: number }): string {
+export function svgLine(
+  title: string,
+  subtitle: string,
+  points: { x: number; y: number }[],
+  bound?: { from: number; to: number },
+): string {
   const width = 760;
   const height = 300;
   const left = 60;
@@ -153,13 +173,18 @@ export function svgLine(title: string, subtitle: string, points: { x: number; y:
   const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
   const ticks: string[] = [];
   for (let v = yMin; v <= yMax; v += Math.max(10, Math.round((yMax - yMin) / 50) * 10)) {
-    ticks.push(`<text x="${left - 6}" y="${py(v) + 4}" text-anchor="end">${v}</text>`, `<line x1="${left}" x2="${width - 20}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`);
+    ticks.push(
+      `<text x="${left - 6}" y="${py(v) + 4}" text-anchor="end">${v}</text>`,
+      `<line x1="${left}" x2="${width - 20}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`,
+    );
   }
   return svgDocument(width, height, title, subtitle, [
     ...ticks,
-    bound ? `<line x1="${left}" x2="${width - 20}" y1="${py(bound.to)}" y2="${py(bound.to)}" stroke="#d9480f" stroke-dasharray="4 3"/>` : '',
+    bound
+      ? `<line x1="${left}" x2="${width - 20}" y1="${py(bound.to)}" y2="${py(bound.to)}" stroke="#d9480f" stroke-dasharray="4 3"/>`
+      : '',
     `<path d="${path}" fill="none" stroke="#4263eb" stroke-width="2"/>`,
-    `<text x="${left}" y="${height - 12}">requests sent: 0 → ${xMax.toLocaleString("en")}</text>`,
+    `<text x="${left}" y="${height - 12}">requests sent: 0 → ${xMax.toLocaleString('en')}</text>`,
     `<text x="12" y="${top - 12}">RSS MB</text>`,
   ]);
 }
@@ -169,14 +194,14 @@ function svgDocument(width: number, height: number, title: string, subtitle: str
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="12" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`,
-    `<text x="12" y="40" fill="#555">${escape(subtitle)}</text>`,
+    `<text x="12" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="12" y="40" fill="#555">${escapeXml(subtitle)}</text>`,
     ...elements,
     '</svg>',
     '',
   ].join('\n');
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -7,10 +7,20 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { percentiles, runLoad, type LoadResult } from './load.ts';
-import { BENCH_DIR, cpuTimeMs, machineCpu, procStatus, socketCounts, ROOT_DIR, type Child } from './processes.ts';
-import { formatTable, markdownTable, round, svgChart, svgLine, fmt, type RoundStats, type ScenarioResult, type TargetStats } from './report.ts';
-import { startTarget, startUpstream, verifyTarget, TARGET_NAMES, type Target, type TargetName } from './targets.ts';
+import { type LoadResult, percentiles, runLoad } from './load.ts';
+import { BENCH_DIR, type Child, cpuTimeMs, machineCpu, procStatus, ROOT_DIR, socketCounts } from './processes.ts';
+import {
+  fmt,
+  formatTable,
+  markdownTable,
+  type RoundStats,
+  round,
+  type ScenarioResult,
+  svgChart,
+  svgLine,
+  type TargetStats,
+} from './report.ts';
+import { startTarget, startUpstream, TARGET_NAMES, type Target, type TargetName, verifyTarget } from './targets.ts';
 
 const HELP = `npm run bench [-- options]
 
@@ -175,7 +185,14 @@ async function startScenario(scenario: string, latencyMs: number, names: readonl
   const upstream = track(await startUpstream('upstream', latencyMs));
   const targets: Target[] = [];
   for (const name of names) {
-    const target = await startTarget(name, { upstreamUrl: upstream.url, upstreamLatencyMs: latencyMs, logLevel: options.logLevel, gatewayEnv: options.gatewayEnv, logDir: LOG_DIR, scenario });
+    const target = await startTarget(name, {
+      upstreamUrl: upstream.url,
+      upstreamLatencyMs: latencyMs,
+      logLevel: options.logLevel,
+      gatewayEnv: options.gatewayEnv,
+      logDir: LOG_DIR,
+      scenario,
+    });
     track(target.child);
     targets.push(target);
   }
@@ -186,7 +203,9 @@ async function startScenario(scenario: string, latencyMs: number, names: readonl
   return { scenario, upstream, targets, gatewayRequests: names.includes('gateway') ? 3 : 0 };
 }
 
-async function stopScenario(running: Running): Promise<{ lines: number; bytes: number; bytesPerRequest: number } | undefined> {
+async function stopScenario(
+  running: Running,
+): Promise<{ lines: number; bytes: number; bytesPerRequest: number } | undefined> {
   for (const target of running.targets) children.delete(target.child);
   children.delete(running.upstream);
   await Promise.all([...running.targets.map((t) => t.child.stop()), running.upstream.stop()]);
@@ -268,8 +287,15 @@ async function measure(
     rps: round(result.rps, 1),
     latencyMs: roundLatency(latencyMs),
     cpuUsPerRequest: round((cpuMs * 1000) / Math.max(1, result.requests), 0),
-    machineBusyPercent: round((100 * (machine1.busy - machine0.busy)) / Math.max(1, machine1.total - machine0.total), 1),
-    eventLoopDelayMs: probed && { p50: probed.eventLoopDelayMs.p50, p99: probed.eventLoopDelayMs.p99, max: probed.eventLoopDelayMs.max },
+    machineBusyPercent: round(
+      (100 * (machine1.busy - machine0.busy)) / Math.max(1, machine1.total - machine0.total),
+      1,
+    ),
+    eventLoopDelayMs: probed && {
+      p50: probed.eventLoopDelayMs.p50,
+      p99: probed.eventLoopDelayMs.p99,
+      max: probed.eventLoopDelayMs.max,
+    },
   };
   log(
     `  round ${roundIndex + 1} ${target.name.padEnd(8)} ${fmt(result.rps, 0).padStart(6)} req/s  p50 ${fmt(latencyMs.p50, 2)} ms  p99 ${fmt(latencyMs.p99, 2)} ms  CPU ${stats.cpuUsPerRequest} µs/req` +
@@ -279,7 +305,13 @@ async function measure(
 }
 
 function roundLatency(latency: ReturnType<typeof percentiles>) {
-  return { p50: round(latency.p50, 2), p90: round(latency.p90, 2), p99: round(latency.p99, 2), max: round(latency.max, 2), mean: round(latency.mean, 2) };
+  return {
+    p50: round(latency.p50, 2),
+    p90: round(latency.p90, 2),
+    p99: round(latency.p99, 2),
+    max: round(latency.max, 2),
+    mean: round(latency.mean, 2),
+  };
 }
 
 /** Runs every target once per round, in an order that rotates each round, and sums up per target. */
@@ -327,9 +359,14 @@ function summarise(target: Target, measured: Measured[]): TargetStats {
     offset += m.load.latencies.length;
   }
   const statusCodes: Record<string, number> = {};
-  for (const m of measured) for (const [code, count] of Object.entries(m.load.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+  for (const m of measured)
+    for (const [code, count] of Object.entries(m.load.statusCodes))
+      statusCodes[code] = (statusCodes[code] ?? 0) + count;
   const cpuUs = measured.reduce((n, m) => n + m.stats.cpuUsPerRequest * m.load.requests, 0);
-  const worstDelay = measured.map((m) => m.stats.eventLoopDelayMs).filter((d) => d !== undefined).sort((a, b) => b.p99 - a.p99)[0];
+  const worstDelay = measured
+    .map((m) => m.stats.eventLoopDelayMs)
+    .filter((d) => d !== undefined)
+    .sort((a, b) => b.p99 - a.p99)[0];
   const sockets = measured.map((m) => m.socketsMax).filter((s) => s !== undefined);
   return {
     target: target.name,
@@ -347,11 +384,17 @@ function summarise(target: Target, measured: Measured[]): TargetStats {
     statusCodes,
     peakRssMb: round(procStatus(target.child.pid)?.peakRssMb ?? NaN, 1),
     cpuUsPerRequest: round(cpuUs / Math.max(1, requests), 0),
-    upstreamCpuUsPerRequest: target.name === 'direct' ? 0 : round((measured.reduce((n, m) => n + m.upstreamCpuMs, 0) * 1000) / Math.max(1, requests), 0),
+    upstreamCpuUsPerRequest:
+      target.name === 'direct'
+        ? 0
+        : round((measured.reduce((n, m) => n + m.upstreamCpuMs, 0) * 1000) / Math.max(1, requests), 0),
     machineBusyPercent: round(measured.reduce((n, m) => n + m.stats.machineBusyPercent, 0) / measured.length, 1),
     eventLoopDelayMs: worstDelay,
     ...(sockets.length > 0 && {
-      socketsMax: { upstream: Math.max(...sockets.map((s) => s.upstream)), callers: Math.max(...sockets.map((s) => s.callers)) },
+      socketsMax: {
+        upstream: Math.max(...sockets.map((s) => s.upstream)),
+        callers: Math.max(...sockets.map((s) => s.callers)),
+      },
     }),
   };
 }
@@ -371,19 +414,31 @@ function roundRatioSpread(a: TargetStats | undefined, b: TargetStats | undefined
 async function throughputAndFixedRate(): Promise<ScenarioResult[]> {
   const wantThroughput = options.scenarios.includes('throughput');
   const wantFixed = options.scenarios.includes('fixed-rate');
-  const names = TARGET_NAMES.filter((name) => (wantThroughput ? options.targets.includes(name) : name === 'gateway' || name === 'floor'));
+  const names = TARGET_NAMES.filter((name) =>
+    wantThroughput ? options.targets.includes(name) : name === 'gateway' || name === 'floor',
+  );
   if (wantFixed) for (const name of ['floor', 'gateway'] as const) if (!names.includes(name)) names.push(name);
   const running = await startScenario('throughput', 0, names);
   const results: ScenarioResult[] = [];
   try {
     let throughput: ScenarioResult | undefined;
     if (wantThroughput) {
-      log(`  ${options.rounds} rounds × ${options.duration} s per target, ${options.connections} connections, upstream answers at once`);
-      const stats = await rounds(running, names.filter((n) => options.targets.includes(n)), { connections: options.connections, duration: options.duration });
+      log(
+        `  ${options.rounds} rounds × ${options.duration} s per target, ${options.connections} connections, upstream answers at once`,
+      );
+      const stats = await rounds(
+        running,
+        names.filter((n) => options.targets.includes(n)),
+        { connections: options.connections, duration: options.duration },
+      );
       const get = (name: TargetName): TargetStats | undefined => stats.find((t) => t.target === name);
       const [gateway, floor, peer, direct] = [get('gateway'), get('floor'), get('peer'), get('direct')];
       const notes: string[] = [];
-      for (const [other, t] of [['floor', floor], ['peer', peer], ['direct', direct]] as const) {
+      for (const [other, t] of [
+        ['floor', floor],
+        ['peer', peer],
+        ['direct', direct],
+      ] as const) {
         const spread = roundRatioSpread(gateway, t);
         if (spread) notes.push(`gateway/${other} requests/s per round: ${spread}`);
       }
@@ -392,7 +447,9 @@ async function throughputAndFixedRate(): Promise<ScenarioResult[]> {
           `${t.target}: ` +
             (t.target === 'direct' ? '' : `upstream emulator CPU ${t.upstreamCpuUsPerRequest} µs/req; `) +
             `machine ${t.machineBusyPercent}% busy while measured` +
-            (t.heapMb ? `; V8 heap ${t.heapMb.total} MB (new space ${t.heapMb.newSpace} MB, old space ${t.heapMb.oldSpace} MB, ${t.heapMb.used} MB used)` : ''),
+            (t.heapMb
+              ? `; V8 heap ${t.heapMb.total} MB (new space ${t.heapMb.newSpace} MB, old space ${t.heapMb.oldSpace} MB, ${t.heapMb.used} MB used)`
+              : ''),
         );
       }
       throughput = {
@@ -419,12 +476,21 @@ async function throughputAndFixedRate(): Promise<ScenarioResult[]> {
       const gateway = throughput?.targets.find((t) => t.target === 'gateway');
       const floor = throughput?.targets.find((t) => t.target === 'floor');
       const rate =
-        options.rate ?? (gateway && floor ? Math.max(10, Math.floor((options.rateFraction * Math.min(gateway.rps, floor.rps)) / 10) * 10) : undefined);
+        options.rate ??
+        (gateway && floor
+          ? Math.max(10, Math.floor((options.rateFraction * Math.min(gateway.rps, floor.rps)) / 10) * 10)
+          : undefined);
       if (rate === undefined) {
         log('\n  fixed-rate: skipped (needs --rate, or the throughput scenario with gateway and floor to choose one)');
       } else {
-        log(`\n▶ fixed-rate: ${rate} req/s for gateway and floor, ${options.connections} connections in 10 phases, upstream answers at once`);
-        const stats = await rounds(running, ['gateway', 'floor'], { connections: options.connections, duration: options.duration, rate });
+        log(
+          `\n▶ fixed-rate: ${rate} req/s for gateway and floor, ${options.connections} connections in 10 phases, upstream answers at once`,
+        );
+        const stats = await rounds(running, ['gateway', 'floor'], {
+          connections: options.connections,
+          duration: options.duration,
+          rate,
+        });
         const [g, f] = [stats.find((t) => t.target === 'gateway'), stats.find((t) => t.target === 'floor')];
         const notes = stats.map((t) =>
           t.rps >= 0.95 * rate
@@ -471,19 +537,26 @@ async function slowUpstream(): Promise<ScenarioResult> {
   const notes: string[] = [];
   let stats: TargetStats[] = [];
   try {
-    log(`  ${options.rounds} rounds × ${options.duration} s per target, ${connections} connections, upstream answers after ${latency} ms`);
+    log(
+      `  ${options.rounds} rounds × ${options.duration} s per target, ${connections} connections, upstream answers after ${latency} ms`,
+    );
     stats = await rounds(running, names, { connections, duration: options.duration });
   } finally {
     const logStats = await stopScenario(running);
-    if (logStats) notes.push(`gateway logged ${logStats.bytesPerRequest} bytes/request (LOG_LEVEL=${options.logLevel})`);
+    if (logStats)
+      notes.push(`gateway logged ${logStats.bytesPerRequest} bytes/request (LOG_LEVEL=${options.logLevel})`);
   }
   const ideal = (connections * 1000) / latency;
   for (const t of stats) {
     notes.push(
       `${t.target}: p50 ${fmt(t.latencyMs.p50 - latency, 2)} ms and p99 ${fmt(t.latencyMs.p99 - latency, 2)} ms over the upstream's ${latency} ms; ` +
         `${fmt((100 * t.rps) / ideal, 0)}% of the ${fmt(ideal, 0)} req/s that ${connections} callers could get if nothing queued` +
-        (t.socketsMax ? `; at most ${t.socketsMax.upstream} upstream sockets for ${t.socketsMax.callers} caller sockets` : '') +
-        (t.eventLoopDelayMs ? `; event-loop delay p99 ${t.eventLoopDelayMs.p99} ms, max ${t.eventLoopDelayMs.max} ms` : ''),
+        (t.socketsMax
+          ? `; at most ${t.socketsMax.upstream} upstream sockets for ${t.socketsMax.callers} caller sockets`
+          : '') +
+        (t.eventLoopDelayMs
+          ? `; event-loop delay p99 ${t.eventLoopDelayMs.p99} ms, max ${t.eventLoopDelayMs.max} ms`
+          : ''),
     );
   }
   const get = (name: TargetName): TargetStats | undefined => stats.find((t) => t.target === name);
@@ -516,11 +589,17 @@ async function soak(machine: Awaited<ReturnType<typeof machineInfo>>): Promise<v
     // Long enough for V8's heap to reach its working size (its young generation grows to 128 MB here).
     const warmupRequests = Math.max(20_000, Math.round(options.soakRequests / 6));
     log(`  warm-up: ${warmupRequests} requests, ${options.connections} connections`);
-    const warm = await runLoad(gateway.request, { connections: options.connections, duration: 1e6, amount: warmupRequests });
+    const warm = await runLoad(gateway.request, {
+      connections: options.connections,
+      duration: 1e6,
+      amount: warmupRequests,
+    });
     checkClean(warm, 'soak warm-up');
     const startProbe = await gateway.child.probe('gc');
     const start = procStatus(pid)!;
-    log(`  start (after warm-up and a full GC): RSS ${fmt(start.rssMb, 1)} MB, heap used ${fmt((startProbe?.memory.heapUsed ?? NaN) / 2 ** 20, 1)} MB`);
+    log(
+      `  start (after warm-up and a full GC): RSS ${fmt(start.rssMb, 1)} MB, heap used ${fmt((startProbe?.memory.heapUsed ?? NaN) / 2 ** 20, 1)} MB`,
+    );
     const samples: { requests: number; rssMb: number }[] = [{ requests: 0, rssMb: round(start.rssMb, 1) }];
     let sent = 0;
     const started = Date.now();
@@ -530,8 +609,18 @@ async function soak(machine: Awaited<ReturnType<typeof machineInfo>>): Promise<v
     }, 2000);
     const cpu0 = cpuTimeMs(pid);
     // Count answers as they come, for the RSS-over-requests samples.
-    const request = { ...gateway.request, verifyBody: (body: string) => (sent++, gateway.request.verifyBody(body)) };
-    const load = await runLoad(request, { connections: options.connections, duration: 1e6, amount: options.soakRequests });
+    const request = {
+      ...gateway.request,
+      verifyBody: (body: string) => {
+        sent++;
+        return gateway.request.verifyBody(body);
+      },
+    };
+    const load = await runLoad(request, {
+      connections: options.connections,
+      duration: 1e6,
+      amount: options.soakRequests,
+    });
     clearInterval(tick);
     const cpuMs = cpuTimeMs(pid) - cpu0;
     checkClean(load, 'soak');
@@ -609,24 +698,41 @@ async function main(): Promise<void> {
       `load ${machine.loadAverage1m}, ${machine.backgroundBusyPercent}% busy before start; commit ${machine.gitCommit}` +
       (machine.srcChanges ? ` + ${machine.srcChanges} changed files in src/` : ''),
   );
-  if (Number(process.versions.node.split('.')[0]) < 24) log('bench: warning: Node < 24; run it with `npm run bench` so the pinned Node is used');
-  if (machine.backgroundBusyPercent > 20) log('bench: warning: the machine was already busy; numbers will be noisier than usual');
+  if (Number(process.versions.node.split('.')[0]) < 24)
+    log('bench: warning: Node < 24; run it with `npm run bench` so the pinned Node is used');
+  if (machine.backgroundBusyPercent > 20)
+    log('bench: warning: the machine was already busy; numbers will be noisier than usual');
 
   if (options.soak) return soak(machine);
 
   const started = new Date();
   const scenarios: ScenarioResult[] = [];
-  if (options.scenarios.includes('throughput') || options.scenarios.includes('fixed-rate')) scenarios.push(...(await throughputAndFixedRate()));
+  if (options.scenarios.includes('throughput') || options.scenarios.includes('fixed-rate'))
+    scenarios.push(...(await throughputAndFixedRate()));
   if (options.scenarios.includes('slow-upstream')) scenarios.push(await slowUpstream());
 
-  const gatewayPeak = Math.max(...scenarios.flatMap((s) => s.targets.filter((t) => t.target === 'gateway').map((t) => t.peakRssMb)));
+  const gatewayPeak = Math.max(
+    ...scenarios.flatMap((s) => s.targets.filter((t) => t.target === 'gateway').map((t) => t.peakRssMb)),
+  );
   const throughput = scenarios.find((s) => s.name === 'throughput');
   const fixed = scenarios.find((s) => s.name === 'fixed-rate');
   // The targets of issue 5, section 2 (informational: they do not change the exit code).
   const goals = [
-    { goal: 'gateway ≥ 2× peer requests/s', value: throughput?.ratios['gateway/peer'], met: (throughput?.ratios['gateway/peer'] ?? NaN) >= 2 },
-    { goal: 'gateway ≥ 0.5× floor requests/s', value: throughput?.ratios['gateway/floor'], met: (throughput?.ratios['gateway/floor'] ?? NaN) >= 0.5 },
-    { goal: 'fixed rate: gateway p99 ≤ 2× floor p99', value: fixed?.ratios['gateway/floor p99'], met: (fixed?.ratios['gateway/floor p99'] ?? NaN) <= 2 },
+    {
+      goal: 'gateway ≥ 2× peer requests/s',
+      value: throughput?.ratios['gateway/peer'],
+      met: (throughput?.ratios['gateway/peer'] ?? NaN) >= 2,
+    },
+    {
+      goal: 'gateway ≥ 0.5× floor requests/s',
+      value: throughput?.ratios['gateway/floor'],
+      met: (throughput?.ratios['gateway/floor'] ?? NaN) >= 0.5,
+    },
+    {
+      goal: 'fixed rate: gateway p99 ≤ 2× floor p99',
+      value: fixed?.ratios['gateway/floor p99'],
+      met: (fixed?.ratios['gateway/floor p99'] ?? NaN) <= 2,
+    },
     { goal: 'gateway peak RSS < 150 MB', value: gatewayPeak, met: gatewayPeak < 150 },
   ];
 
@@ -641,7 +747,9 @@ async function main(): Promise<void> {
   log('\nIssue 5 targets:');
   for (const goal of goals) {
     const measured = Number.isFinite(goal.value ?? NaN);
-    log(`  ${measured ? (goal.met ? '✓' : '✗') : '·'} ${goal.goal.padEnd(42)} ${measured ? fmt(goal.value ?? NaN, 2) : 'not measured in this run'}`);
+    log(
+      `  ${measured ? (goal.met ? '✓' : '✗') : '·'} ${goal.goal.padEnd(42)} ${measured ? fmt(goal.value ?? NaN, 2) : 'not measured in this run'}`,
+    );
   }
 
   const result = { machine, options, started, finished: new Date(), scenarios, goals, problems };
@@ -657,14 +765,24 @@ async function main(): Promise<void> {
         return [
           {
             title: `${scenario.title}: requests/s`,
-            bars: scenario.targets.map((t) => ({ label: t.target, value: t.rps, text: `${fmt(t.rps, 0)} req/s · p99 ${fmt(t.latencyMs.p99, 1)} ms · ${fmt(t.peakRssMb, 0)} MB`, highlight: t.target === 'gateway' })),
+            bars: scenario.targets.map((t) => ({
+              label: t.target,
+              value: t.rps,
+              text: `${fmt(t.rps, 0)} req/s · p99 ${fmt(t.latencyMs.p99, 1)} ms · ${fmt(t.peakRssMb, 0)} MB`,
+              highlight: t.target === 'gateway',
+            })),
           },
         ];
       }
       return [
         {
           title: `${scenario.title}: p99 latency`,
-          bars: scenario.targets.map((t) => ({ label: t.target, value: t.latencyMs.p99, text: `p99 ${fmt(t.latencyMs.p99, 2)} ms · p50 ${fmt(t.latencyMs.p50, 2)} ms · ${fmt(t.rps, 0)} req/s${t.mismatches + t.errors + t.timeouts + t.non2xx > 0 ? ` · ${t.mismatches + t.errors + t.timeouts + t.non2xx} failed` : ''}`, highlight: t.target === 'gateway' })),
+          bars: scenario.targets.map((t) => ({
+            label: t.target,
+            value: t.latencyMs.p99,
+            text: `p99 ${fmt(t.latencyMs.p99, 2)} ms · p50 ${fmt(t.latencyMs.p50, 2)} ms · ${fmt(t.rps, 0)} req/s${t.mismatches + t.errors + t.timeouts + t.non2xx > 0 ? ` · ${t.mismatches + t.errors + t.timeouts + t.non2xx} failed` : ''}`,
+            highlight: t.target === 'gateway',
+          })),
         },
       ];
     }),

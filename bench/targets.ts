@@ -3,8 +3,8 @@
  */
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
-import { freePort, startChild, type Child } from './processes.ts';
 import type { Request } from './load.ts';
+import { type Child, freePort, startChild } from './processes.ts';
 
 /** `npm start` without its leading `node` (V8 flags, if it ever sets any, then the entry point). */
 const START_ARGS = packageJson.scripts.start.split(' ').slice(1);
@@ -18,7 +18,10 @@ export const DURATION_SECONDS = 600;
 export const MUTATION = `mutation CreateSession { createConversationSession(input: { conversationId: "${CONVERSATION_ID}", durationInSeconds: ${DURATION_SECONDS} }) { __typename ... on ConversationSession { conversationId token expiresAt } } }`;
 
 const GRAPHQL_BODY = JSON.stringify({ query: MUTATION, operationName: 'CreateSession' });
-const GRAPHQL_HEADERS = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' };
+const GRAPHQL_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/graphql-response+json, application/json',
+};
 const GRAPHQL_PREFIX = `{"data":{"createConversationSession":{"__typename":"ConversationSession","conversationId":"${CONVERSATION_ID}","token":"`;
 const DIRECT_PREFIX = `{"id":"${CONVERSATION_ID}","token":"`;
 
@@ -43,7 +46,12 @@ export interface StartTargetOptions {
 }
 
 export function startUpstream(name: string, latencyMs: number): Promise<Child> {
-  return startChild({ name, args: ['bench/upstream.ts'], env: { UPSTREAM_LATENCY_MS: String(latencyMs) }, stdout: 'pipe' });
+  return startChild({
+    name,
+    args: ['bench/upstream.ts'],
+    env: { UPSTREAM_LATENCY_MS: String(latencyMs) },
+    stdout: 'pipe',
+  });
 }
 
 export async function startTarget(name: TargetName, options: StartTargetOptions): Promise<Target> {
@@ -101,7 +109,8 @@ export function requestFor(name: TargetName, url: string): Request {
     method: 'POST',
     headers: GRAPHQL_HEADERS,
     body: GRAPHQL_BODY,
-    verifyBody: (body) => body.startsWith(GRAPHQL_PREFIX) && body.includes('","expiresAt":"') && !body.includes('"errors"'),
+    verifyBody: (body) =>
+      body.startsWith(GRAPHQL_PREFIX) && body.includes('","expiresAt":"') && !body.includes('"errors"'),
   };
 }
 
@@ -142,15 +151,18 @@ export async function verifyTarget(target: Target): Promise<void> {
       if (!sameKeys(body, ['data'])) fail('top-level keys are not exactly "data"');
       if (!sameKeys(body.data, ['createConversationSession'])) fail('data is not exactly createConversationSession');
       const session = body.data?.createConversationSession;
-      if (!sameKeys(session, ['__typename', 'conversationId', 'token', 'expiresAt'])) fail('selection is not __typename, conversationId, token, expiresAt');
+      if (!sameKeys(session, ['__typename', 'conversationId', 'token', 'expiresAt']))
+        fail('selection is not __typename, conversationId, token, expiresAt');
       if (session?.['__typename'] !== 'ConversationSession') fail('__typename is not ConversationSession');
       if (session?.['conversationId'] !== CONVERSATION_ID) fail('wrong conversationId');
       const expiresAt = session?.['expiresAt'];
-      if (typeof expiresAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(expiresAt)) fail('expiresAt is not an RFC 3339 UTC string');
+      if (typeof expiresAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(expiresAt))
+        fail('expiresAt is not an RFC 3339 UTC string');
       token = session?.['token'];
       expiresAtMs = Date.parse(expiresAt as string);
     }
-    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) fail('token is not a 43-character base64url string');
+    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token))
+      fail('token is not a 43-character base64url string');
     if (tokens.has(token as string)) fail('the same token twice: answers are not fresh from the upstream');
     tokens.add(token as string);
     if (Math.abs(expiresAtMs - (now + DURATION_SECONDS * 1000)) > 60_000) fail('expiresAt is not 600 s from now');

@@ -13,9 +13,12 @@ export function printPublicSchema(): string {
 /** The subgraph SDL exactly as a federation router reads it, from `_service { sdl }`. */
 export function printSubgraphSdl(): string {
   // A fresh build: the served schema's resolvers may be wrapped by the app's plugins.
-  const result = execute({ schema: buildSubgraphSchema(), document: parse('{ _service { sdl } }') }) as { data?: { _service: { sdl: string } } };
+  const result = execute({ schema: buildSubgraphSchema(), document: parse('{ _service { sdl } }') }) as {
+    data?: { _service: { sdl: string } };
+  };
   const sdl = result.data?._service.sdl;
-  if (!sdl) throw new Error(`the schema answered no _service.sdl: ${JSON.stringify((result as { errors?: unknown }).errors)}`);
+  if (!sdl)
+    throw new Error(`the schema answered no _service.sdl: ${JSON.stringify((result as { errors?: unknown }).errors)}`);
   return `${sdl.trim()}\n`;
 }
 

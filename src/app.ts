@@ -1,7 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { createAuthenticator, type HeaderReader } from './auth/authenticate.ts';
 import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
@@ -9,11 +9,11 @@ import type { Config } from './config.ts';
 import { createContext, type GraphQLContext, type ServiceInfo } from './context.ts';
 import { lazyGraphiQLPage } from './graphiql/page.ts';
 import { createKnownOperationPath } from './known-operations.ts';
-import type { RateLimiter } from './rate-limit.ts';
-import { useMetricsEndpoint, type GatewayMetrics } from './observability/metrics.ts';
+import { type GatewayMetrics, useMetricsEndpoint } from './observability/metrics.ts';
 import { useOperationSpans } from './observability/tracing.ts';
 import { abuseLimitPlugins } from './plugins/use-abuse-limits.ts';
 import { createRequestLog, type RequestRecord } from './plugins/use-request-log.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { buildSubgraphSchema } from './schema/index.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
@@ -57,7 +57,11 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
   const authenticate = createAuthenticator(config.auth);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
 
-  const contextFor = async (headers: HeaderReader, clientAddress: string, record: RequestRecord): Promise<GraphQLContext> => {
+  const contextFor = async (
+    headers: HeaderReader,
+    clientAddress: string,
+    record: RequestRecord,
+  ): Promise<GraphQLContext> => {
     const authentication = await authenticate(headers, clientAddress);
     record.callerId = authentication.caller?.id;
     if (!authentication.caller) record.authFailure = authentication.reason;
@@ -107,9 +111,12 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
       useReadinessCheck({ endpoint: '/readyz', check: () => readiness(client, rateLimiter) }),
       // Federated tracing: answers only when the router sends `apollo-federation-include-trace: ftv1`.
       // Errors in the trace keep only our own safe messages, as the response does.
-      useApolloInlineTrace({ rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.') }),
+      useApolloInlineTrace({
+        rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.'),
+      }),
     ],
-    context: ({ request, req }) => contextFor(request.headers, req?.socket.remoteAddress ?? 'unknown', requestLog.recordOf(request)),
+    context: ({ request, req }) =>
+      contextFor(request.headers, req?.socket.remoteAddress ?? 'unknown', requestLog.recordOf(request)),
   });
 
   const handle = createKnownOperationPath(
@@ -138,7 +145,10 @@ export type App = ReturnType<typeof createApp>;
  */
 function readiness(client: ConversationSessionClient, rateLimiter: RateLimiter): Response {
   const upstream = client.health();
-  return Response.json({ ready: upstream.open, upstream, rateLimit: rateLimiter.status() }, { status: upstream.open ? 200 : 503 });
+  return Response.json(
+    { ready: upstream.open, upstream, rateLimit: rateLimiter.status() },
+    { status: upstream.open ? 200 : 503 },
+  );
 }
 
 // Same-origin only unless origins are listed; never with credentials, since callers
@@ -149,7 +159,15 @@ function corsOptions(origins: readonly string[]) {
     origin: [...origins],
     credentials: false,
     methods: ['GET', 'POST'],
-    allowedHeaders: ['content-type', 'accept', 'authorization', 'x-api-key', 'x-request-id', 'traceparent', 'tracestate'],
+    allowedHeaders: [
+      'content-type',
+      'accept',
+      'authorization',
+      'x-api-key',
+      'x-request-id',
+      'traceparent',
+      'tracestate',
+    ],
     exposedHeaders: ['x-request-id'],
     maxAge: 600,
   };

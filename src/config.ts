@@ -12,9 +12,7 @@ export type AuthMode = (typeof AUTH_MODES)[number];
  * Where sessions are minted: the built-in emulator (nothing configured), or an HTTP API,
  * ChatBotKit's own or anything that speaks its contract.
  */
-export type UpstreamConfig =
-  | { kind: 'emulator' }
-  | { kind: 'http'; baseUrl: string; secret: string | undefined };
+export type UpstreamConfig = { kind: 'emulator' } | { kind: 'http'; baseUrl: string; secret: string | undefined };
 
 /** Who may call, and how they prove it. */
 export type AuthConfig =
@@ -151,7 +149,10 @@ class EnvReader {
   }
 
   list(name: string): string[] {
-    return (this.string(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    return (this.string(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   }
 
   /** A value sent as an HTTP header must be a legal header value, or every call fails later. */
@@ -218,7 +219,11 @@ export function loadConfig(env: Env): Readonly<Config> {
     },
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 300_000),
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    logFormat: reader.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, reader.string('NODE_ENV') === 'development' ? 'pretty' : 'json'),
+    logFormat: reader.oneOf(
+      'LOG_FORMAT',
+      ['json', 'pretty'] as const,
+      reader.string('NODE_ENV') === 'development' ? 'pretty' : 'json',
+    ),
     tracing: wantsTracing(reader),
     production,
     corsOrigins: readCorsOrigins(reader),
@@ -230,7 +235,9 @@ export function loadConfig(env: Env): Readonly<Config> {
   // Retries may start only in the first half of the deadline; a connect timeout as long as
   // that leaves no room for the retry that a refused connection deserves.
   if (config.resilience.connectTimeoutMs * 2 > config.upstreamTimeoutMs / 2) {
-    reader.problems.push('UPSTREAM_CONNECT_TIMEOUT_MS must be at most a quarter of UPSTREAM_TIMEOUT_MS, or a failed connect could never be retried');
+    reader.problems.push(
+      'UPSTREAM_CONNECT_TIMEOUT_MS must be at most a quarter of UPSTREAM_TIMEOUT_MS, or a failed connect could never be retried',
+    );
   }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return Object.freeze(config);
@@ -240,7 +247,10 @@ function wantsTracing(reader: EnvReader): boolean {
   if (reader.string('OTEL_SDK_DISABLED') === 'true') return false;
   const exporter = reader.string('OTEL_TRACES_EXPORTER');
   if (exporter !== undefined) return exporter !== 'none';
-  return reader.string('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || reader.string('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined;
+  return (
+    reader.string('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined ||
+    reader.string('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined
+  );
 }
 
 function readUpstream(reader: EnvReader, production: boolean, authMode: AuthMode | undefined): UpstreamConfig {
@@ -250,7 +260,9 @@ function readUpstream(reader: EnvReader, production: boolean, authMode: AuthMode
   const callerCredentials = authMode === 'passthrough';
   if (apiUrl === undefined && secret === undefined && !(callerCredentials && production)) {
     if (production) {
-      reader.problems.push('NODE_ENV is production but CHATBOTKIT_SECRET is not set: refusing to serve sessions from the local emulator');
+      reader.problems.push(
+        'NODE_ENV is production but CHATBOTKIT_SECRET is not set: refusing to serve sessions from the local emulator',
+      );
     }
     return { kind: 'emulator' };
   }
@@ -260,12 +272,19 @@ function readUpstream(reader: EnvReader, production: boolean, authMode: AuthMode
   const baseUrl = apiUrl ?? DEFAULT_BASE_URL;
   const url = reader.url('CHATBOTKIT_API_URL', baseUrl);
   if (url && url.protocol === 'http:' && !isLoopback(url.hostname) && (secret !== undefined || callerCredentials)) {
-    reader.problems.push('CHATBOTKIT_API_URL is plain http to another host: credentials would cross the network unencrypted; use https');
+    reader.problems.push(
+      'CHATBOTKIT_API_URL is plain http to another host: credentials would cross the network unencrypted; use https',
+    );
   }
   return { kind: 'http', baseUrl, secret };
 }
 
-function readAuth(reader: EnvReader, mode: AuthMode | undefined, upstream: UpstreamConfig, production: boolean): AuthConfig {
+function readAuth(
+  reader: EnvReader,
+  mode: AuthMode | undefined,
+  upstream: UpstreamConfig,
+  production: boolean,
+): AuthConfig {
   if (mode === undefined) {
     if (upstream.kind === 'emulator') return { mode: 'none' };
     reader.problems.push(
@@ -277,12 +296,16 @@ function readAuth(reader: EnvReader, mode: AuthMode | undefined, upstream: Upstr
   }
   switch (mode) {
     case 'none':
-      if (production) reader.problems.push('AUTH_MODE=none with NODE_ENV=production: refusing to let anyone mint sessions');
-      else if (upstream.kind === 'http') reader.warnings.push('AUTH_MODE=none: anyone who can reach the gateway can mint sessions');
+      if (production)
+        reader.problems.push('AUTH_MODE=none with NODE_ENV=production: refusing to let anyone mint sessions');
+      else if (upstream.kind === 'http')
+        reader.warnings.push('AUTH_MODE=none: anyone who can reach the gateway can mint sessions');
       return { mode };
     case 'passthrough':
       if (upstream.kind === 'http' && upstream.secret !== undefined) {
-        reader.problems.push('AUTH_MODE=passthrough forwards each caller’s own ChatBotKit token: unset CHATBOTKIT_SECRET, it would never be used');
+        reader.problems.push(
+          'AUTH_MODE=passthrough forwards each caller’s own ChatBotKit token: unset CHATBOTKIT_SECRET, it would never be used',
+        );
       }
       return { mode };
     case 'api-key':
@@ -294,10 +317,16 @@ function readAuth(reader: EnvReader, mode: AuthMode | undefined, upstream: Upstr
 
 function readKeyHashes(reader: EnvReader): string[] {
   const hashes = reader.list('GATEWAY_API_KEY_HASHES').map((hash) => hash.toLowerCase());
-  if (hashes.length === 0) reader.problems.push('GATEWAY_API_KEY_HASHES is required with AUTH_MODE=api-key (comma-separated SHA-256 hex digests)');
+  if (hashes.length === 0)
+    reader.problems.push(
+      'GATEWAY_API_KEY_HASHES is required with AUTH_MODE=api-key (comma-separated SHA-256 hex digests)',
+    );
   hashes.forEach((hash, index) => {
     // Never echo the value: an operator may have pasted a raw key instead of its hash.
-    if (!/^[0-9a-f]{64}$/.test(hash)) reader.problems.push(`GATEWAY_API_KEY_HASHES must hold 64-character SHA-256 hex digests (entry ${index + 1} is not one)`);
+    if (!/^[0-9a-f]{64}$/.test(hash))
+      reader.problems.push(
+        `GATEWAY_API_KEY_HASHES must hold 64-character SHA-256 hex digests (entry ${index + 1} is not one)`,
+      );
   });
   return hashes;
 }
@@ -306,14 +335,20 @@ function readJwt(reader: EnvReader, production: boolean): AuthConfig {
   const jwksUrl = reader.string('JWT_JWKS_URL');
   const secret = reader.string('JWT_SECRET');
   if ((jwksUrl === undefined) === (secret === undefined)) {
-    reader.problems.push('AUTH_MODE=jwt needs exactly one of JWT_JWKS_URL (key set URL) and JWT_SECRET (HS256, development only)');
+    reader.problems.push(
+      'AUTH_MODE=jwt needs exactly one of JWT_JWKS_URL (key set URL) and JWT_SECRET (HS256, development only)',
+    );
   }
   if (jwksUrl !== undefined) {
     const url = reader.url('JWT_JWKS_URL', jwksUrl);
-    if (url && url.protocol === 'http:' && !isLoopback(url.hostname)) reader.problems.push('JWT_JWKS_URL must use https');
+    if (url && url.protocol === 'http:' && !isLoopback(url.hostname))
+      reader.problems.push('JWT_JWKS_URL must use https');
   }
   if (secret !== undefined) {
-    if (production) reader.problems.push('JWT_SECRET (a shared HS256 secret) is for development; with NODE_ENV=production use JWT_JWKS_URL');
+    if (production)
+      reader.problems.push(
+        'JWT_SECRET (a shared HS256 secret) is for development; with NODE_ENV=production use JWT_JWKS_URL',
+      );
     if (Buffer.byteLength(secret) < 32) reader.problems.push('JWT_SECRET must be at least 32 bytes');
   }
   return {
@@ -331,7 +366,8 @@ function readJwt(reader: EnvReader, production: boolean): AuthConfig {
 
 function readLimits(reader: EnvReader, production: boolean): LimitsConfig {
   const redisUrl = reader.string('REDIS_URL');
-  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) reader.problems.push('REDIS_URL must start with redis:// or rediss://');
+  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl))
+    reader.problems.push('REDIS_URL must start with redis:// or rediss://');
   return {
     graphiql: reader.boolean('GRAPHIQL', !production),
     introspection: reader.boolean('INTROSPECTION', !production),
@@ -352,7 +388,9 @@ function readAllowList(reader: EnvReader): Record<string, string> | undefined {
     if (entries.length === 0 || entries.some(([, document]) => typeof document !== 'string')) throw new Error('shape');
     return Object.fromEntries(entries) as Record<string, string>;
   } catch {
-    reader.problems.push(`PERSISTED_OPERATIONS_FILE must be a readable JSON object of { "<hash>": "<GraphQL document>" } (got "${file}")`);
+    reader.problems.push(
+      `PERSISTED_OPERATIONS_FILE must be a readable JSON object of { "<hash>": "<GraphQL document>" } (got "${file}")`,
+    );
     return undefined;
   }
 }
@@ -371,7 +409,9 @@ function readCorsOrigins(reader: EnvReader): string[] {
       parsed = undefined;
     }
     if (!parsed || parsed.origin !== origin) {
-      reader.problems.push(`CORS_ORIGINS must list origins such as https://app.example.com, without paths or "*" (got "${origin}")`);
+      reader.problems.push(
+        `CORS_ORIGINS must list origins such as https://app.example.com, without paths or "*" (got "${origin}")`,
+      );
     }
   }
   return origins;

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
-import { traceUpstreamCall } from './observability/tracing.ts';
-import type { RateLimitDecision, RateLimiter } from './rate-limit.ts';
-import { mayOpenConversation, type Authentication, type Caller } from './auth/authenticate.ts';
+import { type Authentication, type Caller, mayOpenConversation } from './auth/authenticate.ts';
 import type {
   CallOptions,
   ConversationSessionClient,
   ConversationSessionCreateRequest,
   ConversationSessionCreateResponse,
 } from './chatbotkit/conversation-session.ts';
+import { traceUpstreamCall } from './observability/tracing.ts';
+import type { RateLimitDecision, RateLimiter } from './rate-limit.ts';
 
 /** Which API mints the sessions, as `Query.sessionGateway` reports it. */
 export type UpstreamKind = 'EMULATOR' | 'CHATBOTKIT' | 'CUSTOM';
@@ -58,11 +58,13 @@ export function createContext(parts: ContextParts): GraphQLContext {
     requestId: parts.requestId,
     // Most requests never log from a resolver; build the child logger only when one does.
     get log() {
-      return (log ??= parts.logger.child({ requestId: parts.requestId }));
+      log ??= parts.logger.child({ requestId: parts.requestId });
+      return log;
     },
     service: parts.service,
     caller,
-    mayOpenConversation: (conversationId) => caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),
+    mayOpenConversation: (conversationId) =>
+      caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),
     consumeSessionBudget: () => parts.rateLimiter.consume(caller?.rateLimitKey ?? 'anonymous'),
     recordResult: parts.onResult,
     createConversationSession: (conversationId, request) =>

@@ -1,24 +1,24 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { normalizedExecutor } from '@graphql-tools/executor';
 import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
   execute,
+  type GraphQLError,
+  type GraphQLSchema,
   getOperationAST,
   getVariableValues,
   NoSchemaIntrospectionCustomRule,
+  type OperationDefinitionNode,
   parse,
   specifiedRules,
-  validate,
-  type DocumentNode,
-  type ExecutionResult,
-  type GraphQLError,
-  type ExecutionArgs,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
   type ValidationRule,
+  validate,
 } from 'graphql';
-import { maskError, processRegularResult, type FetchAPI } from 'graphql-yoga';
+import { type FetchAPI, maskError, processRegularResult } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { HeaderReader } from './auth/authenticate.ts';
 import type { LimitsConfig } from './config.ts';
@@ -76,7 +76,12 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
   const documents = createDocumentCache(options);
   const { requestLog } = options;
 
-  const answer = async (request: IncomingMessage, response: ServerResponse, mediaType: string, body: Buffer): Promise<void> => {
+  const answer = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    mediaType: string,
+    body: Buffer,
+  ): Promise<void> => {
     const operation = operationRequestOf(body, options.limits.persistedOperations, documents);
     if (!operation) {
       // Yoga reads a body a node framework has already read from `request.body`; as a stream,
@@ -97,7 +102,11 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
     try {
       const encoded = encode(result, mediaType);
       status = encoded.status;
-      response.writeHead(status, { ...encoded.headers, 'content-length': Buffer.byteLength(encoded.body), 'x-request-id': record.requestId });
+      response.writeHead(status, {
+        ...encoded.headers,
+        'content-length': Buffer.byteLength(encoded.body),
+        'x-request-id': record.requestId,
+      });
       response.end(encoded.body);
     } catch (error) {
       options.logger.error({ err: error }, 'unexpected error');
@@ -107,12 +116,26 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
     }
   };
 
-  const executeOperation = async (operation: OperationRequest, record: RequestRecord, request: IncomingMessage): Promise<ExecutionResult> => {
+  const executeOperation = async (
+    operation: OperationRequest,
+    record: RequestRecord,
+    request: IncomingMessage,
+  ): Promise<ExecutionResult> => {
     requestLog.operationStarted(record, operation.document, operation.operationName);
     let result: ExecutionResult;
     try {
-      const contextValue = await options.contextFor(headerReaderOf(request.headers), request.socket.remoteAddress ?? 'unknown', record);
-      result = await run(operation, { schema: options.schema, document: operation.document, operationName: operation.operationName, variableValues: operation.variables, contextValue });
+      const contextValue = await options.contextFor(
+        headerReaderOf(request.headers),
+        request.socket.remoteAddress ?? 'unknown',
+        record,
+      );
+      result = await run(operation, {
+        schema: options.schema,
+        document: operation.document,
+        operationName: operation.operationName,
+        variableValues: operation.variables,
+        contextValue,
+      });
     } catch (error) {
       options.logger.error({ err: error }, 'unexpected error');
       result = { errors: [masked(error)] };
@@ -129,13 +152,15 @@ export function createKnownOperationPath(options: KnownOperationPathOptions, yog
       yoga(request, response);
       return;
     }
-    readBody(request, length).then(
-      (body) => answer(request, response, mediaType, body),
-      () => response.destroy(),
-    ).catch((error: unknown) => {
-      options.logger.error({ err: error }, 'unexpected error');
-      response.destroy();
-    });
+    readBody(request, length)
+      .then(
+        (body) => answer(request, response, mediaType, body),
+        () => response.destroy(),
+      )
+      .catch((error: unknown) => {
+        options.logger.error({ err: error }, 'unexpected error');
+        response.destroy();
+      });
   };
 }
 
@@ -148,7 +173,8 @@ function eligibleLength(request: IncomingMessage, options: KnownOperationPathOpt
   const { headers } = request;
   if (request.method !== 'POST' || request.url !== options.graphqlPath) return undefined;
   if (!isJsonContentType(headers['content-type'])) return undefined;
-  if (headers['transfer-encoding'] !== undefined || headers['apollo-federation-include-trace'] !== undefined) return undefined;
+  if (headers['transfer-encoding'] !== undefined || headers['apollo-federation-include-trace'] !== undefined)
+    return undefined;
   if (options.corsEnabled && headers.origin !== undefined) return undefined;
   const length = headers['content-length'];
   if (length === undefined || !/^\d{1,9}$/.test(length)) return undefined;
@@ -185,7 +211,8 @@ const JSON_MEDIA_TYPES = ['application/graphql-response+json', 'application/json
 function mediaTypeFor(accept: string | undefined): string | undefined {
   for (const entry of (accept ?? '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
     const [mediaType = '', ...parameters] = entry.split(';');
-    if ((parameters.find((parameter) => parameter.includes('charset=')) ?? 'charset=utf-8') !== 'charset=utf-8') continue;
+    if ((parameters.find((parameter) => parameter.includes('charset=')) ?? 'charset=utf-8') !== 'charset=utf-8')
+      continue;
     // Yoga takes the last of its types that the entry matches.
     const matched = JSON_MEDIA_TYPES.filter((type) => matchesMediaType(mediaType, type)).at(-1);
     if (matched) return matched;
@@ -197,7 +224,9 @@ function mediaTypeFor(accept: string | undefined): string | undefined {
 function matchesMediaType(accepted: string, type: string): boolean {
   const [acceptedType, acceptedSubtype] = accepted.split('/');
   const [mainType, subtype] = type.split('/');
-  return (acceptedType === '*' || acceptedType === mainType) && (acceptedSubtype === '*' || acceptedSubtype === subtype);
+  return (
+    (acceptedType === '*' || acceptedType === mainType) && (acceptedSubtype === '*' || acceptedSubtype === subtype)
+  );
 }
 
 function readBody(request: IncomingMessage, length: number): Promise<Buffer> {
@@ -225,7 +254,11 @@ function operationRequestOf(
   const { operationName, variables } = parameters;
   if (operationName != null && typeof operationName !== 'string') return undefined;
   if (variables != null && !isPlainObject(variables)) return undefined;
-  const text = persistedOperations ? persistedText(parameters, persistedOperations) : parameters['extensions'] === undefined ? parameters['query'] : undefined;
+  const text = persistedOperations
+    ? persistedText(parameters, persistedOperations)
+    : parameters['extensions'] === undefined
+      ? parameters['query']
+      : undefined;
   const document = typeof text === 'string' ? documents(text) : undefined;
   // Which operation runs is Yoga's to refuse when the name matches none (or none is named in a document of several).
   const definition = document && getOperationAST(document, operationName ?? undefined);
@@ -234,9 +267,14 @@ function operationRequestOf(
 }
 
 /** The allow-listed text a hash names, as @graphql-yoga/plugin-persisted-operations finds it. */
-function persistedText(parameters: Record<string, unknown>, operations: Readonly<Record<string, string>>): string | undefined {
+function persistedText(
+  parameters: Record<string, unknown>,
+  operations: Readonly<Record<string, string>>,
+): string | undefined {
   if (parameters['query'] !== undefined) return undefined;
-  const persistedQuery = (parameters['extensions'] as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
+  const persistedQuery = (
+    parameters['extensions'] as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined
+  )?.persistedQuery;
   const hash = persistedQuery?.version === 1 ? persistedQuery.sha256Hash : undefined;
   return typeof hash === 'string' && Object.hasOwn(operations, hash) ? operations[hash] : undefined;
 }
@@ -247,8 +285,16 @@ function persistedText(parameters: Record<string, unknown>, operations: Readonly
  * qualify; the others are remembered as not qualifying, so neither is parsed twice.
  */
 function createDocumentCache(options: KnownOperationPathOptions): (text: string) => DocumentNode | undefined {
-  const cache = new LRUCache<string, DocumentNode | false>({ max: 1000, maxSize: MAX_CACHED_TEXT_BYTES, sizeCalculation: (_document, text) => Math.max(1, text.length) });
-  const rules: ValidationRule[] = [...specifiedRules, ...DOCUMENT_RULES, ...(options.limits.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const cache = new LRUCache<string, DocumentNode | false>({
+    max: 1000,
+    maxSize: MAX_CACHED_TEXT_BYTES,
+    sizeCalculation: (_document, text) => Math.max(1, text.length),
+  });
+  const rules: ValidationRule[] = [
+    ...specifiedRules,
+    ...DOCUMENT_RULES,
+    ...(options.limits.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
 
   const prepare = (text: string): DocumentNode | false => {
     let document: DocumentNode;
@@ -257,7 +303,9 @@ function createDocumentCache(options: KnownOperationPathOptions): (text: string)
     } catch {
       return false;
     }
-    const onlyMutations = document.definitions.every((definition) => definition.kind !== 'OperationDefinition' || definition.operation === 'mutation');
+    const onlyMutations = document.definitions.every(
+      (definition) => definition.kind !== 'OperationDefinition' || definition.operation === 'mutation',
+    );
     return onlyMutations && validate(options.schema, document, rules).length === 0 ? document : false;
   };
 
@@ -277,7 +325,11 @@ function createDocumentCache(options: KnownOperationPathOptions): (text: string)
  * carry the 400 status Yoga answers them with.
  */
 async function run(operation: OperationRequest, args: ExecutionArgs): Promise<ExecutionResult> {
-  const { errors } = getVariableValues(args.schema, operation.definition.variableDefinitions ?? [], operation.variables ?? {});
+  const { errors } = getVariableValues(
+    args.schema,
+    operation.definition.variableDefinitions ?? [],
+    operation.variables ?? {},
+  );
   return errors ? ((await normalizedExecutor(args)) as ExecutionResult) : execute(args);
 }
 

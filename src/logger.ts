@@ -17,7 +17,10 @@ const NO_TRACE = {};
  * JSON lines. Two lines of defence behind the first (the code never hands the secret or a
  * session token to the logger): key-based redaction, and value-based scrubbing of each line.
  */
-export function createLogger(level: LogLevel, { scrub = [], destination, format = 'json' }: LoggerOptions = {}): Logger {
+export function createLogger(
+  level: LogLevel,
+  { scrub = [], destination, format = 'json' }: LoggerOptions = {},
+): Logger {
   const secrets = scrub.filter((value): value is string => Boolean(value));
   return pino(
     {
@@ -29,11 +32,22 @@ export function createLogger(level: LogLevel, { scrub = [], destination, format 
       mixinMergeStrategy: (line, mixin) => (mixin === NO_TRACE ? line : Object.assign(mixin, line)),
       ...(format === 'pretty' && { transport: { target: 'pino-pretty', options: { colorize: true } } }),
       redact: {
-        paths: ['secret', 'token', '*.token', '*.secret', '*.*.token', '*.*.secret', 'headers.authorization', '*.headers.authorization'],
+        paths: [
+          'secret',
+          'token',
+          '*.token',
+          '*.secret',
+          '*.*.token',
+          '*.*.secret',
+          'headers.authorization',
+          '*.headers.authorization',
+        ],
         censor: '[redacted]',
       },
       ...(secrets.length > 0 && {
-        hooks: { streamWrite: (line: string) => secrets.reduce((text, secret) => text.replaceAll(secret, '[redacted]'), line) },
+        hooks: {
+          streamWrite: (line: string) => secrets.reduce((text, secret) => text.replaceAll(secret, '[redacted]'), line),
+        },
       }),
     },
     destination ?? (format === 'json' ? batchedStdout() : undefined),

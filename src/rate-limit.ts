@@ -1,7 +1,7 @@
-import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { LRUCache } from 'lru-cache';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface RateLimiterOptions {
   /** Calls one caller may make per window. */
@@ -48,7 +48,11 @@ const REDIS_SOCKET_TIMEOUT_MS = 2_000;
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   assertPositiveInteger('points', options.points);
   assertPositiveInteger('durationSeconds', options.durationSeconds);
-  const limits = { points: options.points, duration: options.durationSeconds, keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX };
+  const limits = {
+    points: options.points,
+    duration: options.durationSeconds,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
+  };
   const memory = new RateLimiterMemory(limits);
   if (options.redisUrl === undefined) {
     return {
@@ -76,7 +80,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 }
 
 function assertPositiveInteger(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`rate limit ${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`rate limit ${name} must be a positive integer, got ${value}`);
 }
 
 function connectRedis(url: string, onError: (error: Error) => void): Redis {

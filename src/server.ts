@@ -2,11 +2,11 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
-import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
+import { type App, createApp } from './app.ts';
 import { DEFAULT_BASE_URL } from './chatbotkit/client.ts';
+import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import { startEmulator } from './chatbotkit/emulator.ts';
-import { createApp, type App } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
@@ -17,12 +17,18 @@ import { createRateLimiter } from './rate-limit.ts';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const tracing = config.tracing ? await startTracing() : undefined;
-  const logger = createLogger(config.logLevel, { format: config.logFormat, scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined] });
+  const logger = createLogger(config.logLevel, {
+    format: config.logFormat,
+    scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined],
+  });
   for (const warning of config.warnings) logger.warn(warning);
 
   const emulator = config.upstream.kind === 'emulator' ? await startEmulator() : undefined;
   if (emulator) {
-    logger.warn({ emulator: emulator.url }, 'NOT TALKING TO CHATBOTKIT: no CHATBOTKIT_SECRET or CHATBOTKIT_API_URL is set, so sessions come from the built-in local emulator and their tokens work nowhere else');
+    logger.warn(
+      { emulator: emulator.url },
+      'NOT TALKING TO CHATBOTKIT: no CHATBOTKIT_SECRET or CHATBOTKIT_API_URL is set, so sessions come from the built-in local emulator and their tokens work nowhere else',
+    );
   }
   const metrics = new GatewayMetrics();
   const client = createUpstreamClient(config, emulator?.url, logger, metrics);
@@ -30,16 +36,26 @@ async function main(): Promise<void> {
     points: config.limits.rateLimitPoints,
     durationSeconds: config.limits.rateLimitWindowSeconds,
     redisUrl: config.limits.redisUrl,
-    onRedisError: (error) => logger.warn({ err: error }, 'rate-limit Redis unavailable: limiting per replica meanwhile'),
+    onRedisError: (error) =>
+      logger.warn({ err: error }, 'rate-limit Redis unavailable: limiting per replica meanwhile'),
   });
-  const app = createApp(config, { client, logger, rateLimiter, metrics, service: { version: packageJson.version, upstream: upstreamKind(config) } });
+  const app = createApp(config, {
+    client,
+    logger,
+    rateLimiter,
+    metrics,
+    service: { version: packageJson.version, upstream: upstreamKind(config) },
+  });
   const http = serve(app, config, logger);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: no new connections, waiting for requests in flight');
+    logger.info(
+      { signal, timeoutMs: config.shutdownTimeoutMs },
+      'draining: no new connections, waiting for requests in flight',
+    );
     await http.drain(config.shutdownTimeoutMs, () => void client.destroy());
     await app.yoga.dispose();
     await client.close();
@@ -63,7 +79,12 @@ function loadConfigOrExit(): Readonly<Config> {
   }
 }
 
-function createUpstreamClient(config: Readonly<Config>, emulatorUrl: string | undefined, logger: Logger, metrics: GatewayMetrics): ConversationSessionClient {
+function createUpstreamClient(
+  config: Readonly<Config>,
+  emulatorUrl: string | undefined,
+  logger: Logger,
+  metrics: GatewayMetrics,
+): ConversationSessionClient {
   const { resilience } = config;
   return new ConversationSessionClient({
     baseUrl: emulatorUrl ?? (config.upstream.kind === 'http' ? config.upstream.baseUrl : undefined),
@@ -105,7 +126,10 @@ function serve(app: App, config: Readonly<Config>, logger: Logger) {
   });
   server.listen(config.port, config.host, () => {
     const { address, port } = server.address() as AddressInfo;
-    logger.info({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql` }, 'gateway listening');
+    logger.info(
+      { url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql` },
+      'gateway listening',
+    );
   });
 
   const drain = async (timeoutMs: number, onDeadline: () => void): Promise<void> => {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { AuthConfig } from '../config.ts';
 
 /** Who is calling, once their credentials have been checked. */
@@ -31,13 +31,28 @@ export type Authenticator = (headers: HeaderReader, clientAddress: string) => Pr
 export function createAuthenticator(config: AuthConfig): Authenticator {
   switch (config.mode) {
     case 'none':
-      return async (_headers, address) => ({ caller: { id: `ip:${address}`, rateLimitKey: `ip:${address}`, mayCreateSessions: true, conversations: undefined } });
+      return async (_headers, address) => ({
+        caller: {
+          id: `ip:${address}`,
+          rateLimitKey: `ip:${address}`,
+          mayCreateSessions: true,
+          conversations: undefined,
+        },
+      });
     case 'passthrough':
       return async (headers, address) => {
         const token = bearerToken(headers);
         if (!token) return { caller: undefined, reason: 'no bearer token' };
         const id = `token:${sha256(token).slice(0, 16)}`;
-        return { caller: { id, rateLimitKey: `ip:${address}`, mayCreateSessions: true, conversations: undefined, chatbotkitToken: token } };
+        return {
+          caller: {
+            id,
+            rateLimitKey: `ip:${address}`,
+            mayCreateSessions: true,
+            conversations: undefined,
+            chatbotkitToken: token,
+          },
+        };
       };
     case 'api-key':
       return apiKeyAuthenticator(config.keyHashes);
@@ -65,7 +80,11 @@ function jwtAuthenticator(config: Extract<AuthConfig, { mode: 'jwt' }>): Authent
   // jose caches the key set, refetches on an unknown `kid` (key rotation) at most once per cooldown.
   const secret = new TextEncoder().encode(config.secret);
   const keySet = config.jwksUrl
-    ? createRemoteJWKSet(new URL(config.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: config.jwksCooldownSeconds * 1000, timeoutDuration: 5_000 })
+    ? createRemoteJWKSet(new URL(config.jwksUrl), {
+        cacheMaxAge: 10 * 60_000,
+        cooldownDuration: config.jwksCooldownSeconds * 1000,
+        timeoutDuration: 5_000,
+      })
     : undefined;
   const options = {
     issuer: config.issuer,
@@ -129,7 +148,11 @@ function sha256(value: string): string {
 }
 
 /** Whether the caller may open a session on this conversation, given the global prefixes and their own list. */
-export function mayOpenConversation(caller: Caller, conversationId: string, globalPrefixes: readonly string[]): boolean {
+export function mayOpenConversation(
+  caller: Caller,
+  conversationId: string,
+  globalPrefixes: readonly string[],
+): boolean {
   if (globalPrefixes.length > 0 && !globalPrefixes.some((prefix) => conversationId.startsWith(prefix))) return false;
   if (caller.conversations === undefined) return true;
   return caller.conversations.some((allowed) =>

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FormData, Pool, type Dispatcher } from 'undici';
+import { type Dispatcher, FormData, Pool } from 'undici';
 import {
   ChatBotKitError,
   MalformedResponseError,
@@ -7,7 +7,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from './errors.ts';
-import { Bulkhead, CircuitBreaker, isRetryable, retryWaitMs, verdictOf, type CircuitState } from './resilience.ts';
+import { Bulkhead, CircuitBreaker, type CircuitState, isRetryable, retryWaitMs, verdictOf } from './resilience.ts';
 
 export type { CircuitState } from './resilience.ts';
 
@@ -105,7 +105,14 @@ export interface ClientHealth {
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 // Errors of a connection that was never made, so the request cannot have been sent.
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 type UndiciRequest = Omit<Dispatcher.RequestOptions, 'origin'>;
 
@@ -154,7 +161,12 @@ export class ChatBotKitClient {
 
   /** The pool, the circuit and the load, for readiness probes and dashboards. */
   health(): ClientHealth {
-    return { open: this.isOpen, circuit: this.#circuit.state, inFlight: this.#bulkhead.inFlight, queued: this.#bulkhead.queued };
+    return {
+      open: this.isOpen,
+      circuit: this.#circuit.state,
+      inFlight: this.#bulkhead.inFlight,
+      queued: this.#bulkhead.queued,
+    };
   }
 
   /** Waits for calls in flight, then closes the sockets. */
@@ -257,7 +269,8 @@ export class ChatBotKitClient {
   #classify(error: unknown, call: Call): ChatBotKitError {
     if (error instanceof ChatBotKitError) return error;
     const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(this.#options.headersTimeout ?? 0, 'headers');
+    if (code === 'UND_ERR_HEADERS_TIMEOUT')
+      return new UpstreamTimeoutError(this.#options.headersTimeout ?? 0, 'headers');
     if (code === 'UND_ERR_BODY_TIMEOUT') return new UpstreamTimeoutError(this.#options.bodyTimeout ?? 0, 'body');
     if (call.deadline.aborted) return new UpstreamTimeoutError(call.timeoutMs);
     return new UpstreamUnavailableError(error, !(typeof code === 'string' && CONNECT_FAILURES.has(code)));
@@ -376,7 +389,8 @@ function parseErrorResponse(status: number, text: string, retryAfter: unknown): 
     body = undefined;
   }
   const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  const code = typeof fields['code'] === 'string' ? fields['code'] : status === 413 ? 'CONTENT_TOO_LARGE' : 'GENERIC_ERROR';
+  const code =
+    typeof fields['code'] === 'string' ? fields['code'] : status === 413 ? 'CONTENT_TOO_LARGE' : 'GENERIC_ERROR';
   const message = typeof fields['message'] === 'string' ? fields['message'] : `ChatBotKit API answered ${status}`;
   return new UpstreamResponseError(status, code, message, parseRetryAfter(retryAfter));
 }

@@ -35,7 +35,9 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const server = createServer((request, response) => {
-    handle(request, response, options).catch(() => answer(response, 500, error('INTERNAL_SERVER_ERROR', 'Internal error')));
+    handle(request, response, options).catch(() =>
+      answer(response, 500, error('INTERNAL_SERVER_ERROR', 'Internal error')),
+    );
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
@@ -90,7 +92,9 @@ async function readJsonObject(request: IncomingMessage): Promise<Record<string, 
   if (size === 0) return {};
   try {
     const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : 'invalid';
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : 'invalid';
   } catch {
     return 'invalid';
   }

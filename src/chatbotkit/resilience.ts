@@ -23,7 +23,11 @@ export type UpstreamVerdict = 'up' | 'down' | 'unknown';
 
 /** 5xx, timeouts and unreachability say the upstream is down; any other answer says it is up. */
 export function verdictOf(error: unknown): UpstreamVerdict {
-  if (!(error instanceof ChatBotKitError) || error instanceof UpstreamCircuitOpenError || error instanceof UpstreamOverloadedError) {
+  if (
+    !(error instanceof ChatBotKitError) ||
+    error instanceof UpstreamCircuitOpenError ||
+    error instanceof UpstreamOverloadedError
+  ) {
     return 'unknown';
   }
   if (error instanceof UpstreamResponseError) return error.status >= 500 ? 'down' : 'up';
@@ -89,7 +93,10 @@ export class CircuitBreaker {
 
   /** Records how an admitted call ended; `probe` is what `admit()` returned for it. */
   record(probe: boolean, verdict: UpstreamVerdict): void {
-    if (probe) return this.#settleProbe(verdict);
+    if (probe) {
+      this.#settleProbe(verdict);
+      return;
+    }
     // A call let through before the circuit opened says nothing about the upstream now.
     if (this.#state !== 'closed' || verdict === 'unknown') return;
     this.#failures = verdict === 'down' ? this.#failures + 1 : 0;

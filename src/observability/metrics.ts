@@ -1,5 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Plugin } from 'graphql-yoga';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CircuitState } from '../chatbotkit/resilience.ts';
 
 const CIRCUIT_STATES: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -30,7 +30,11 @@ export class GatewayMetrics {
     help: "GraphQL requests answered by the known-operation path (a POSTed mutation, without Yoga's request pipeline).",
     registers: [this.registry],
   });
-  readonly #inFlight = new Gauge({ name: 'gateway_requests_in_flight', help: 'HTTP requests being handled now.', registers: [this.registry] });
+  readonly #inFlight = new Gauge({
+    name: 'gateway_requests_in_flight',
+    help: 'HTTP requests being handled now.',
+    registers: [this.registry],
+  });
   readonly #upstream = new Histogram({
     name: 'chatbotkit_upstream_request_duration_seconds',
     help: 'Calls to the ChatBotKit API by final status (or "none" when no answer came), retries included.',
@@ -38,7 +42,11 @@ export class GatewayMetrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly #retries = new Counter({ name: 'chatbotkit_upstream_retries_total', help: 'Extra attempts made after a retryable failure.', registers: [this.registry] });
+  readonly #retries = new Counter({
+    name: 'chatbotkit_upstream_retries_total',
+    help: 'Extra attempts made after a retryable failure.',
+    registers: [this.registry],
+  });
   readonly #circuit = new Gauge({
     name: 'chatbotkit_upstream_circuit_state',
     help: 'Circuit breaker towards the ChatBotKit API: 0 closed, 1 half-open, 2 open.',
@@ -81,7 +89,11 @@ export function useMetricsEndpoint(metrics: GatewayMetrics): Plugin {
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname !== '/metrics') return;
-      endResponse(new fetchAPI.Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
+      endResponse(
+        new fetchAPI.Response(await metrics.registry.metrics(), {
+          headers: { 'content-type': metrics.registry.contentType },
+        }),
+      );
     },
   };
 }

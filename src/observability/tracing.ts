@@ -1,5 +1,15 @@
-import { context, defaultTextMapGetter, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
+import {
+  type Context,
+  context,
+  defaultTextMapGetter,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import type { Plugin } from 'graphql-yoga';
 
 /**
@@ -23,7 +33,10 @@ export interface OperationOutcome {
  * One SERVER span per GraphQL operation, a child of the caller's W3C `traceparent`, active
  * while the operation runs so that upstream calls become its children.
  */
-export function useOperationSpans(outcomeOf: (request: Request) => OperationOutcome, onStart: (request: Request, traceId: string) => void): Plugin {
+export function useOperationSpans(
+  outcomeOf: (request: Request) => OperationOutcome,
+  onStart: (request: Request, traceId: string) => void,
+): Plugin {
   return {
     instrumentation: {
       operation: ({ request }, wrapped) =>
@@ -45,7 +58,12 @@ export function callerTraceContext(headers: IncomingHttpHeaders): Context {
 }
 
 /** Runs one operation inside its SERVER span; `onStart` learns the trace id when the span records. */
-export function inOperationSpan<T>(parent: Context, onStart: (traceId: string) => void, outcome: () => OperationOutcome, run: () => Promise<T>): Promise<T> {
+export function inOperationSpan<T>(
+  parent: Context,
+  onStart: (traceId: string) => void,
+  outcome: () => OperationOutcome,
+  run: () => Promise<T>,
+): Promise<T> {
   return tracer.startActiveSpan('graphql.operation', { kind: SpanKind.SERVER }, parent, async (span) => {
     if (span.isRecording()) onStart(span.spanContext().traceId);
     try {
@@ -107,7 +125,11 @@ export function activeTraceIds(): { traceId: string; spanId: string } | undefine
 export async function startTracing(): Promise<{ shutdown(): Promise<void> }> {
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const { W3CTraceContextPropagator } = await import('@opentelemetry/core');
-  const sdk = new NodeSDK({ serviceName: 'chatbotkit-session-gateway', instrumentations: [], textMapPropagator: new W3CTraceContextPropagator() });
+  const sdk = new NodeSDK({
+    serviceName: 'chatbotkit-session-gateway',
+    instrumentations: [],
+    textMapPropagator: new W3CTraceContextPropagator(),
+  });
   sdk.start();
   return sdk;
 }

@@ -13,7 +13,13 @@ import type { LimitsConfig } from '../config.ts';
 import { knownOperationTypes, oneSessionPerOperation } from './validation-rules.ts';
 
 /** Document limits; generous for this small schema, tight for anything built to hurt. */
-export const DOCUMENT_LIMITS = { maxDepth: 8, maxAliases: 10, maxDirectives: 10, maxTokens: 1000, maxCost: 1000 } as const;
+export const DOCUMENT_LIMITS = {
+  maxDepth: 8,
+  maxAliases: 10,
+  maxDirectives: 10,
+  maxTokens: 1000,
+  maxCost: 1000,
+} as const;
 
 /** Everything that keeps a hostile request cheap: size, shape and cost limits, CSRF, introspection. */
 export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
@@ -27,7 +33,10 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
   ] as Plugin[];
 }
 
-const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
+const report = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
 
 /**
  * graphql-armor's limits as validation rules that report (rather than throw) their errors, so
@@ -89,8 +98,14 @@ function useAllowList(operations: Readonly<Record<string, string>>): Plugin {
     getPersistedOperation: (hash) => (Object.hasOwn(operations, hash) ? (operations[hash] ?? null) : null),
     allowArbitraryOperations: false,
     customErrors: {
-      notFound: { message: 'This operation is not on the allow-list.', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } },
-      persistedQueryOnly: { message: 'Only allow-listed operations run here: send its hash, not a document.', extensions: { code: 'PERSISTED_QUERY_ONLY' } },
+      notFound: {
+        message: 'This operation is not on the allow-list.',
+        extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' },
+      },
+      persistedQueryOnly: {
+        message: 'Only allow-listed operations run here: send its hash, not a document.',
+        extensions: { code: 'PERSISTED_QUERY_ONLY' },
+      },
     },
   }) as Plugin;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { getOperationAST, Kind, type DocumentNode, type OperationDefinitionNode, type SelectionNode } from 'graphql';
+import { type DocumentNode, getOperationAST, Kind, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.ts';
@@ -61,20 +61,29 @@ export function createRequestLog(logger: Logger, metrics: GatewayMetrics) {
     metrics.requestStarted();
   };
 
-  const operationStarted = (record: RequestRecord, document: DocumentNode, operationName: string | null | undefined): void => {
+  const operationStarted = (
+    record: RequestRecord,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+  ): void => {
     const operation = getOperationAST(document, operationName);
     record.operationName = operation?.name?.value;
     record.operation = operation ? operationLabel(document, operation) : 'unknown';
   };
 
-  const operationEnded = (record: RequestRecord, errors: readonly { extensions?: Record<string, unknown> | undefined }[] | undefined): void => {
-    if (errors) record.errorCodes = errors.map((error) => String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR'));
+  const operationEnded = (
+    record: RequestRecord,
+    errors: readonly { extensions?: Record<string, unknown> | undefined }[] | undefined,
+  ): void => {
+    if (errors)
+      record.errorCodes = errors.map((error) => String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR'));
   };
 
   const ended = (record: RequestRecord, method: string, path: string, status: number): void => {
     const durationMs = performance.now() - record.started;
     metrics.requestEnded(KNOWN_PATHS.has(path) ? path : 'other', status, record.counted === true);
-    if (record.operation) metrics.operationEnded(record.operation, record.errorCodes?.[0] ?? record.result ?? 'ok', durationMs / 1000);
+    if (record.operation)
+      metrics.operationEnded(record.operation, record.errorCodes?.[0] ?? record.result ?? 'ok', durationMs / 1000);
     requestLines[PROBE_PATHS.has(path) ? 'debug' : 'info'](
       {
         requestId: record.requestId,
@@ -141,7 +150,9 @@ function rootFields(document: DocumentNode, selections: readonly SelectionNode[]
       if (item.kind === Kind.FIELD) names.add(item.name.value);
       else if (item.kind === Kind.INLINE_FRAGMENT) visit(item.selectionSet.selections);
       else {
-        const fragment = document.definitions.find((definition) => definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === item.name.value);
+        const fragment = document.definitions.find(
+          (definition) => definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === item.name.value,
+        );
         if (fragment?.kind === Kind.FRAGMENT_DEFINITION) visit(fragment.selectionSet.selections);
       }
     }

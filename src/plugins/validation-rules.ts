@@ -1,4 +1,4 @@
-import { GraphQLError, visit, type ValidationRule } from 'graphql';
+import { GraphQLError, type ValidationRule, visit } from 'graphql';
 
 const FIELD = 'createConversationSession';
 
@@ -19,7 +19,12 @@ export const oneSessionPerOperation: ValidationRule = (context) => ({
       });
     }
     if (count > 1) {
-      context.reportError(new GraphQLError(`An operation may call ${FIELD} only once.`, { nodes: operation, extensions: { code: 'TOO_MANY_SESSIONS' } }));
+      context.reportError(
+        new GraphQLError(`An operation may call ${FIELD} only once.`, {
+          nodes: operation,
+          extensions: { code: 'TOO_MANY_SESSIONS' },
+        }),
+      );
     }
   },
 });
@@ -32,9 +37,15 @@ export const oneSessionPerOperation: ValidationRule = (context) => ({
 export const knownOperationTypes: ValidationRule = (context) => ({
   OperationDefinition(operation) {
     const schema = context.getSchema();
-    const rootType = { query: schema.getQueryType(), mutation: schema.getMutationType(), subscription: schema.getSubscriptionType() }[operation.operation];
+    const rootType = {
+      query: schema.getQueryType(),
+      mutation: schema.getMutationType(),
+      subscription: schema.getSubscriptionType(),
+    }[operation.operation];
     if (!rootType) {
-      context.reportError(new GraphQLError(`This service does not support ${operation.operation} operations.`, { nodes: operation }));
+      context.reportError(
+        new GraphQLError(`This service does not support ${operation.operation} operations.`, { nodes: operation }),
+      );
     }
   },
 });

@@ -1,39 +1,46 @@
 import {
-  MAX_DURATION_IN_SECONDS,
-  validateCreate,
   type ConversationSessionCreateRequest,
   type ConversationSessionCreateResponse,
+  MAX_DURATION_IN_SECONDS,
+  validateCreate,
 } from '../chatbotkit/conversation-session.ts';
 import type { GraphQLContext } from '../context.ts';
 import { builder } from './builder.ts';
 import { Conversation } from './conversation.ts';
 import { NotAuthorizedError, RateLimitedError, resultErrorTypes, toGraphQLFailure } from './errors.ts';
 
-export const ConversationSession = builder.objectRef<ConversationSessionCreateResponse>('ConversationSession').implement({
-  tag: 'sessions',
-  description: 'A short-lived credential that lets a browser or app talk to one conversation directly, without the account secret.',
-  fields: (t) => ({
-    conversationId: t.id({ description: 'The conversation the token opens.', resolve: (session) => session.id }),
-    conversation: t.field({
-      type: Conversation,
-      description: 'The conversation the token opens, as an entity other subgraphs can add fields to.',
-      resolve: (session) => ({ id: session.id }),
+export const ConversationSession = builder
+  .objectRef<ConversationSessionCreateResponse>('ConversationSession')
+  .implement({
+    tag: 'sessions',
+    description:
+      'A short-lived credential that lets a browser or app talk to one conversation directly, without the account secret.',
+    fields: (t) => ({
+      conversationId: t.id({ description: 'The conversation the token opens.', resolve: (session) => session.id }),
+      conversation: t.field({
+        type: Conversation,
+        description: 'The conversation the token opens, as an entity other subgraphs can add fields to.',
+        resolve: (session) => ({ id: session.id }),
+      }),
+      token: t.exposeString('token', {
+        description:
+          'The session token. Whoever holds it can act on the conversation until `expiresAt`: keep it out of logs and URLs.',
+      }),
+      expiresAt: t.field({
+        type: 'DateTime',
+        description: 'When the token stops working.',
+        resolve: (session) => session.expiresAt,
+      }),
     }),
-    token: t.exposeString('token', {
-      description: 'The session token. Whoever holds it can act on the conversation until `expiresAt`: keep it out of logs and URLs.',
-    }),
-    expiresAt: t.field({
-      type: 'DateTime',
-      description: 'When the token stops working.',
-      resolve: (session) => session.expiresAt,
-    }),
-  }),
-});
+  });
 
 const CreateConversationSessionInput = builder.inputType('CreateConversationSessionInput', {
   description: 'Which conversation to open a session on, and for how long.',
   fields: (t) => ({
-    conversationId: t.id({ required: true, description: 'The ChatBotKit conversation id: 1 to 64 letters, digits, `-` or `_`.' }),
+    conversationId: t.id({
+      required: true,
+      description: 'The ChatBotKit conversation id: 1 to 64 letters, digits, `-` or `_`.',
+    }),
     durationInSeconds: t.int({
       description: `How long the session stays open, in seconds: a whole number from 1 to ${MAX_DURATION_IN_SECONDS}. Omit it for ChatBotKit’s default.`,
     }),
@@ -47,21 +54,37 @@ builder.mutationField('createConversationSession', (t) =>
     type: ConversationSession,
     tag: 'sessions',
     authScopes: { createSessions: true },
-    description: 'Mints a session token for one conversation. Expected failures come back as typed results; match on `__typename`.',
-    args: { input: t.arg({ type: CreateConversationSessionInput, required: true, description: 'The conversation and duration.' }) },
+    description:
+      'Mints a session token for one conversation. Expected failures come back as typed results; match on `__typename`.',
+    args: {
+      input: t.arg({
+        type: CreateConversationSessionInput,
+        required: true,
+        description: 'The conversation and duration.',
+      }),
+    },
     errors: {
       types: resultErrorTypes,
       directResult: true,
-      union: { name: 'CreateConversationSessionResult', description: 'The new session, or the expected failure that prevented it.' },
+      union: {
+        name: 'CreateConversationSessionResult',
+        description: 'The new session, or the expected failure that prevented it.',
+      },
     },
     resolve: async (_root, { input }, context) => {
       const conversationId = String(input.conversationId);
       try {
-        const session = await mintSession(conversationId, { durationInSeconds: input.durationInSeconds ?? undefined }, context);
+        const session = await mintSession(
+          conversationId,
+          { durationInSeconds: input.durationInSeconds ?? undefined },
+          context,
+        );
         context.recordResult('ConversationSession');
         return session;
       } catch (error) {
-        const failure = toGraphQLFailure(error, conversationId, { callerCredentials: context.caller?.chatbotkitToken !== undefined });
+        const failure = toGraphQLFailure(error, conversationId, {
+          callerCredentials: context.caller?.chatbotkitToken !== undefined,
+        });
         // Typed results are the caller's business; anything else is the operators'.
         if (resultErrorTypes.some((type) => failure instanceof type)) context.recordResult(failure.constructor.name);
         else context.log.warn({ err: error }, 'session call failed');

@@ -2,8 +2,8 @@ import { GraphQLError } from 'graphql';
 import {
   InvalidArgumentError,
   MalformedResponseError,
-  UpstreamResponseError,
   UpstreamOverloadedError,
+  UpstreamResponseError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../chatbotkit/errors.ts';
@@ -73,7 +73,8 @@ export const ErrorInterface = builder.interfaceRef<ResultError>('Error').impleme
 
 builder.objectType(ConversationNotFoundError, {
   name: 'ConversationNotFoundError',
-  description: 'The conversation does not exist, or the gateway’s ChatBotKit account cannot see it. `code` is `CONVERSATION_NOT_FOUND`.',
+  description:
+    'The conversation does not exist, or the gateway’s ChatBotKit account cannot see it. `code` is `CONVERSATION_NOT_FOUND`.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
     conversationId: t.exposeID('conversationId', { description: 'The id that was asked for.' }),
@@ -93,7 +94,8 @@ builder.objectType(InvalidInputError, {
 builder.objectType(NotAuthorizedError, {
   name: 'NotAuthorizedError',
   shareable: true,
-  description: 'ChatBotKit refused to open a session on this conversation for the gateway’s account. `code` is `NOT_AUTHORIZED`.',
+  description:
+    'ChatBotKit refused to open a session on this conversation for the gateway’s account. `code` is `NOT_AUTHORIZED`.',
   interfaces: [ErrorInterface],
   fields: () => ({}),
 });
@@ -128,13 +130,19 @@ export function toGraphQLFailure(error: unknown, conversationId: string, { calle
     return graphQLError('ChatBotKit did not answer in time.', GraphQLErrorCode.UpstreamTimeout);
   }
   if (error instanceof UpstreamOverloadedError) {
-    return graphQLError('The gateway is handling too many sessions right now; try again shortly.', GraphQLErrorCode.GatewayOverloaded);
+    return graphQLError(
+      'The gateway is handling too many sessions right now; try again shortly.',
+      GraphQLErrorCode.GatewayOverloaded,
+    );
   }
   if (error instanceof UpstreamUnavailableError) {
     return graphQLError('ChatBotKit could not be reached.', GraphQLErrorCode.UpstreamUnavailable);
   }
   if (error instanceof MalformedResponseError) {
-    return graphQLError('ChatBotKit answered with something other than a session.', GraphQLErrorCode.UpstreamBadResponse);
+    return graphQLError(
+      'ChatBotKit answered with something other than a session.',
+      GraphQLErrorCode.UpstreamBadResponse,
+    );
   }
   if (error instanceof UpstreamResponseError) return fromUpstreamStatus(error, conversationId, callerCredentials);
   return error instanceof Error ? error : new Error(String(error));
@@ -147,7 +155,9 @@ function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string
       return new InvalidInputError('input', 'was refused by ChatBotKit');
     case 401:
       if (callerCredentials) {
-        return new GraphQLError('ChatBotKit refused your token.', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        return new GraphQLError('ChatBotKit refused your token.', {
+          extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+        });
       }
       return accountRefused();
     case 402:
@@ -166,7 +176,10 @@ function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string
 }
 
 function accountRefused(): GraphQLError {
-  return graphQLError('The gateway’s ChatBotKit account cannot mint sessions; its operators can see why in the gateway logs.', GraphQLErrorCode.GatewayMisconfigured);
+  return graphQLError(
+    'The gateway’s ChatBotKit account cannot mint sessions; its operators can see why in the gateway logs.',
+    GraphQLErrorCode.GatewayMisconfigured,
+  );
 }
 
 // No `originalError`: Yoga would mask the error, and the details belong in the logs only.

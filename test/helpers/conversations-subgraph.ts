@@ -36,7 +36,11 @@ export async function startConversationsSubgraph(): Promise<ConversationsSubgrap
       Conversation: { __resolveReference: ({ id }: { id: string }) => ({ id, title: titleOf(id) }) },
     },
   });
-  const yoga = createYoga({ schema, logging: false, plugins: [{ onRequest: ({ request }) => void requests.push(request.headers) }] });
+  const yoga = createYoga({
+    schema,
+    logging: false,
+    plugins: [{ onRequest: ({ request }) => void requests.push(request.headers) }],
+  });
   const server = createServer(yoga);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

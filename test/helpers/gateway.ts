@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createApp, GRAPHQL_PATH, type App, type AppConfig } from '../../src/app.ts';
-import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
+import { type App, type AppConfig, createApp, GRAPHQL_PATH } from '../../src/app.ts';
 import type { ChatBotKitClientOptions } from '../../src/chatbotkit/client.ts';
+import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
+import { type LimitsConfig, loadConfig } from '../../src/config.ts';
 import type { UpstreamKind } from '../../src/context.ts';
-import { loadConfig, type LimitsConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { GatewayMetrics } from '../../src/observability/metrics.ts';
 import { createRateLimiter, type RateLimiter } from '../../src/rate-limit.ts';
@@ -46,8 +46,18 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
   // Tests send many requests from one address; only the rate-limit tests set a small budget.
   const limits: LimitsConfig = { ...defaults.limits, rateLimitPoints: 1_000_000, ...options.config?.limits };
   const config: AppConfig = { ...defaults, ...options.config, limits };
-  const rateLimiter = createRateLimiter({ points: limits.rateLimitPoints, durationSeconds: limits.rateLimitWindowSeconds, redisUrl: limits.redisUrl });
-  const app = createApp(config, { client, logger, rateLimiter, metrics: new GatewayMetrics(), service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' } });
+  const rateLimiter = createRateLimiter({
+    points: limits.rateLimitPoints,
+    durationSeconds: limits.rateLimitWindowSeconds,
+    redisUrl: limits.redisUrl,
+  });
+  const app = createApp(config, {
+    client,
+    logger,
+    rateLimiter,
+    metrics: new GatewayMetrics(),
+    service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' },
+  });
   const server = createServer(app.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -69,7 +79,11 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
 export interface GraphQLResponse {
   status: number;
   headers: Headers;
-  body: { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  body: {
+    // biome-ignore lint/suspicious/noExplicitAny: tests read the data as a client would, unchecked.
+    data?: Record<string, any> | null;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
 }
 
 /** POSTs a GraphQL operation the way a client would. */
@@ -84,7 +98,11 @@ export async function postGraphQL(
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as GraphQLResponse['body'],
+  };
 }
 
 export const CREATE_SESSION = /* GraphQL */ `

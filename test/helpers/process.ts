@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import packageJson from '../../package.json' with { type: 'json' };
 
@@ -17,7 +17,11 @@ export interface ServerProcess {
 }
 
 /** Runs the server as `npm start` does (same flags and entry point), with only the given environment. */
-export function runServer(env: Record<string, string>): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
+export function runServer(env: Record<string, string>): {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, START_ARGS, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env },

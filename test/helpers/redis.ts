@@ -1,12 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 /** Path of the `redis-server` binary on PATH or where Debian's package puts it, if any. */
-export const REDIS_SERVER = findExecutable('redis-server', [...(process.env['PATH'] ?? '').split(delimiter), '/usr/bin']);
+export const REDIS_SERVER = findExecutable('redis-server', [
+  ...(process.env['PATH'] ?? '').split(delimiter),
+  '/usr/bin',
+]);
 
 export interface TestRedis {
   /** `redis://127.0.0.1:<port>` */
@@ -68,9 +71,13 @@ async function freePort(): Promise<number> {
 
 /** Starts redis-server and resolves once it logs that it accepts connections. */
 async function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const look = (chunk: Buffer): void => {

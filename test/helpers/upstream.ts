@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 
 /** One request as the upstream saw it. */
 export interface RecordedRequest {
@@ -100,7 +100,10 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
 }
 
 /** A valid session answer, as ChatBotKit sends it. */
-export function sessionBody(conversationId = 'conv1', token = 'tok_secret_value_123'): { id: string; token: string; expiresAt: number } {
+export function sessionBody(
+  conversationId = 'conv1',
+  token = 'tok_secret_value_123',
+): { id: string; token: string; expiresAt: number } {
   return { id: conversationId, token, expiresAt: Date.UTC(2030, 0, 1) };
 }
 

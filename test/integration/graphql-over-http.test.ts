@@ -1,7 +1,7 @@
-import { auditServer, type AuditResult } from 'graphql-http';
+import { type AuditResult, auditServer } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import { startGateway, type TestGateway } from './helpers/gateway.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 
 let emulator: RunningEmulator;
 let gateway: TestGateway;
@@ -20,7 +20,9 @@ afterAll(async () => {
 describe('GraphQL over HTTP conformance (graphql-http audits)', () => {
   it('passes every MUST', () => {
     const failed = results.filter((result) => result.name.startsWith('MUST') && result.status !== 'ok');
-    expect(failed.map((result) => `${result.id} ${result.name}: ${'reason' in result ? result.reason : ''}`)).toEqual([]);
+    expect(failed.map((result) => `${result.id} ${result.name}: ${'reason' in result ? result.reason : ''}`)).toEqual(
+      [],
+    );
   });
 
   it('passes every SHOULD and MAY too (the README would list any that did not, with the reason)', () => {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE_MUTATION } from '../src/app.ts';
+import { EXAMPLE_MUTATION } from '../../src/app.ts';
 
 // Each README example marked `<!-- tested: ... -->` must be exactly what a test runs.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 function exampleAfter(marker: string): string {
   const start = readme.indexOf(`<!-- tested: ${marker} -->`);
@@ -12,7 +12,7 @@ function exampleAfter(marker: string): string {
   return block?.[1] ?? '';
 }
 
-const file = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const file = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 describe('the README examples are the tested ones', () => {
   it('for client developers: the operation and the graphql-request call', () => {

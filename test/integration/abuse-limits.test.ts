@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_MUTATION } from '../src/app.ts';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import { REDIS_SERVER, startRedis } from './helpers/redis.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway, type TestGatewayOptions } from './helpers/gateway.ts';
+import { EXAMPLE_MUTATION } from '../../src/app.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import {
+  CREATE_SESSION,
+  postGraphQL,
+  startGateway,
+  type TestGateway,
+  type TestGatewayOptions,
+} from '../helpers/gateway.ts';
+import { REDIS_SERVER, startRedis } from '../helpers/redis.ts';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -21,7 +27,8 @@ async function withGateway(options: TestGatewayOptions, run: (gateway: TestGatew
   }
 }
 
-const errorMessages = (body: { errors?: { message: string }[] }) => (body.errors ?? []).map((error) => error.message).join('\n');
+const errorMessages = (body: { errors?: { message: string }[] }) =>
+  (body.errors ?? []).map((error) => error.message).join('\n');
 
 describe('document limits (graphql-armor)', () => {
   let gateway: TestGateway;
@@ -32,7 +39,11 @@ describe('document limits (graphql-armor)', () => {
 
   it.each([
     ['depth', `{ ${'a { '.repeat(12)}b${' }'.repeat(12)} }`, /depth limit/i],
-    ['aliases', `{ ${Array.from({ length: 12 }, (_, i) => `a${i}: sessionGateway { version }`).join(' ')} }`, /aliases limit/i],
+    [
+      'aliases',
+      `{ ${Array.from({ length: 12 }, (_, i) => `a${i}: sessionGateway { version }`).join(' ')} }`,
+      /aliases limit/i,
+    ],
     ['directives', `{ sessionGateway { version ${'@include(if: true) '.repeat(12)} } }`, /directives limit/i],
     ['tokens', `{ sessionGateway { ${'version '.repeat(1200)} } }`, /token limit/i],
     [
@@ -51,13 +62,20 @@ describe('document limits (graphql-armor)', () => {
     const post = await postGraphQL(gateway.url, 'subscription { __typename }');
     expect(post.status).toBe(400);
     expect(errorMessages(post.body)).toContain('does not support subscription operations');
-    const get = await fetch(`${gateway.url}?query=${encodeURIComponent('subscription { __typename }')}`, { headers: { accept: 'application/graphql-response+json' } });
+    const get = await fetch(`${gateway.url}?query=${encodeURIComponent('subscription { __typename }')}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(get.status).toBe(400);
   });
 
   it('still runs the example mutation and GraphiQL-sized introspection', async () => {
-    expect((await postGraphQL(gateway.url, EXAMPLE_MUTATION)).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
-    const { body } = await postGraphQL(gateway.url, '{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }');
+    expect((await postGraphQL(gateway.url, EXAMPLE_MUTATION)).body.data?.['createConversationSession'].__typename).toBe(
+      'ConversationSession',
+    );
+    const { body } = await postGraphQL(
+      gateway.url,
+      '{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }',
+    );
     expect(body.errors).toBeUndefined();
   });
 });
@@ -71,17 +89,30 @@ describe('HTTP limits', () => {
 
   it('refuses a body over MAX_BODY_BYTES with 413', async () => {
     const query = `{ sessionGateway { version } } # ${'x'.repeat(5000)}`;
-    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
     expect(response.status).toBe(413);
   });
 
   it('refuses a POST of unknown length (chunked) with 411', async () => {
     const { port, pathname } = new URL(gateway.url);
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      const request = httpRequest({ host: '127.0.0.1', port, path: pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (response) => {
-        response.resume();
-        resolve(response.statusCode);
-      });
+      const request = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        },
+      );
       request.on('error', reject);
       request.end(JSON.stringify({ query: '{ sessionGateway { version } }' }));
     });
@@ -92,7 +123,10 @@ describe('HTTP limits', () => {
     const response = await fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([{ query: CREATE_SESSION, variables: { input: { conversationId: 'a' } } }, { query: CREATE_SESSION, variables: { input: { conversationId: 'b' } } }]),
+      body: JSON.stringify([
+        { query: CREATE_SESSION, variables: { input: { conversationId: 'a' } } },
+        { query: CREATE_SESSION, variables: { input: { conversationId: 'b' } } },
+      ]),
     });
     expect(response.status).toBe(400);
   });
@@ -105,7 +139,9 @@ describe('HTTP limits', () => {
     });
     expect(form.status).toBe(403);
     expect((await postGraphQL(gateway.url, '{ sessionGateway { version } }')).status).toBe(200);
-    expect((await fetch(`${gateway.url}?query=${encodeURIComponent('{ sessionGateway { version } }')}`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}?query=${encodeURIComponent('{ sessionGateway { version } }')}`)).status).toBe(
+      200,
+    );
   });
 });
 
@@ -122,7 +158,9 @@ describe('GRAPHIQL=false and INTROSPECTION=false (production defaults)', () => {
       const typo = await postGraphQL(gateway.url, '{ sessionGatewai { version } }');
       expect(errorMessages(typo.body)).not.toMatch(/did you mean/i);
 
-      expect((await postGraphQL(gateway.url, EXAMPLE_MUTATION)).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
+      expect(
+        (await postGraphQL(gateway.url, EXAMPLE_MUTATION)).body.data?.['createConversationSession'].__typename,
+      ).toBe('ConversationSession');
     });
   });
 });
@@ -131,45 +169,72 @@ describe('persisted operations (PERSISTED_OPERATIONS_FILE)', () => {
   const hash = createHash('sha256').update(EXAMPLE_MUTATION).digest('hex');
   const persisted = (sha256Hash: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash } } });
   const post = (url: string, body: unknown) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (response) => ({
-      status: response.status,
-      body: (await response.json()) as { data?: Record<string, { __typename: string }>; errors?: { message: string; extensions?: { code?: string } }[] },
-    }));
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
+      async (response) => ({
+        status: response.status,
+        body: (await response.json()) as {
+          data?: Record<string, { __typename: string }>;
+          errors?: { message: string; extensions?: { code?: string } }[];
+        },
+      }),
+    );
 
   it('runs allow-listed operations by hash and refuses everything else', async () => {
-    await withGateway({ config: { limits: { persistedOperations: { [hash]: EXAMPLE_MUTATION } } } }, async (gateway) => {
-      expect((await post(gateway.url, persisted(hash))).body.data?.['createConversationSession']?.__typename).toBe('ConversationSession');
+    await withGateway(
+      { config: { limits: { persistedOperations: { [hash]: EXAMPLE_MUTATION } } } },
+      async (gateway) => {
+        expect((await post(gateway.url, persisted(hash))).body.data?.['createConversationSession']?.__typename).toBe(
+          'ConversationSession',
+        );
 
-      const arbitrary = await post(gateway.url, { query: EXAMPLE_MUTATION });
-      expect(arbitrary.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_ONLY');
+        const arbitrary = await post(gateway.url, { query: EXAMPLE_MUTATION });
+        expect(arbitrary.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_ONLY');
 
-      const unknown = await post(gateway.url, persisted('0'.repeat(64)));
-      expect(unknown.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
-    });
+        const unknown = await post(gateway.url, persisted('0'.repeat(64)));
+        expect(unknown.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+      },
+    );
   });
 });
 
 describe('rate limit per caller (in memory)', () => {
   it('gives each caller its budget, then a RateLimitedError with retryAfterSeconds, without calling the upstream', async () => {
     const keys = ['gw_key_one_0001', 'gw_key_two_0002'];
-    const auth = { mode: 'api-key' as const, keyHashes: keys.map((key) => createHash('sha256').update(key).digest('hex')) };
-    await withGateway({ config: { auth, limits: { rateLimitPoints: 2, rateLimitWindowSeconds: 60 } } }, async (gateway) => {
-      const mint = async (key: string) => (await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_rl' } }, { 'x-api-key': key })).body.data?.['createConversationSession'];
-      const [one, two] = keys as [string, string];
-      expect((await mint(one)).__typename).toBe('ConversationSession');
-      expect((await mint(one)).__typename).toBe('ConversationSession');
-      const limited = await mint(one);
-      expect(limited).toMatchObject({ __typename: 'RateLimitedError', code: 'RATE_LIMITED' });
-      expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-      expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
-      expect((await mint(two)).__typename).toBe('ConversationSession');
-      expect(gateway.logs.filter((line) => line.includes('"upstreamStatus":200')).length).toBe(3);
-    });
+    const auth = {
+      mode: 'api-key' as const,
+      keyHashes: keys.map((key) => createHash('sha256').update(key).digest('hex')),
+    };
+    await withGateway(
+      { config: { auth, limits: { rateLimitPoints: 2, rateLimitWindowSeconds: 60 } } },
+      async (gateway) => {
+        const mint = async (key: string) =>
+          (
+            await postGraphQL(
+              gateway.url,
+              CREATE_SESSION,
+              { input: { conversationId: 'conv_rl' } },
+              { 'x-api-key': key },
+            )
+          ).body.data?.['createConversationSession'];
+        const [one, two] = keys as [string, string];
+        expect((await mint(one)).__typename).toBe('ConversationSession');
+        expect((await mint(one)).__typename).toBe('ConversationSession');
+        const limited = await mint(one);
+        expect(limited).toMatchObject({ __typename: 'RateLimitedError', code: 'RATE_LIMITED' });
+        expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+        expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
+        expect((await mint(two)).__typename).toBe('ConversationSession');
+        expect(gateway.logs.filter((line) => line.includes('"upstreamStatus":200')).length).toBe(3);
+      },
+    );
   });
 
   it('spends no budget on invalid input', async () => {
     await withGateway({ config: { limits: { rateLimitPoints: 1 } } }, async (gateway) => {
-      const mint = async (conversationId: string) => (await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId } })).body.data?.['createConversationSession'];
+      const mint = async (conversationId: string) =>
+        (await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId } })).body.data?.[
+          'createConversationSession'
+        ];
       expect((await mint('bad id')).__typename).toBe('InvalidInputError');
       expect((await mint('conv_ok')).__typename).toBe('ConversationSession');
       expect((await mint('conv_ok')).__typename).toBe('RateLimitedError');
@@ -181,13 +246,23 @@ describe.skipIf(!REDIS_SERVER)('rate limit shared in Redis by two gateway replic
   it('counts one budget across both replicas', async () => {
     const redis = await startRedis();
     const limits = { rateLimitPoints: 3, rateLimitWindowSeconds: 60, redisUrl: redis.url };
-    const replicas = [await startGateway(emulator.url, { config: { limits } }), await startGateway(emulator.url, { config: { limits } })];
+    const replicas = [
+      await startGateway(emulator.url, { config: { limits } }),
+      await startGateway(emulator.url, { config: { limits } }),
+    ];
     try {
       const mint = async (gateway: TestGateway) =>
-        (await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_shared' } })).body.data?.['createConversationSession'].__typename;
+        (await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_shared' } })).body.data?.[
+          'createConversationSession'
+        ].__typename;
       const [a, b] = replicas as [TestGateway, TestGateway];
-      for (const replica of replicas) await expect.poll(() => replica.rateLimiter.status()).toEqual({ backend: 'redis', connected: true });
-      expect([await mint(a), await mint(b), await mint(a)]).toEqual(['ConversationSession', 'ConversationSession', 'ConversationSession']);
+      for (const replica of replicas)
+        await expect.poll(() => replica.rateLimiter.status()).toEqual({ backend: 'redis', connected: true });
+      expect([await mint(a), await mint(b), await mint(a)]).toEqual([
+        'ConversationSession',
+        'ConversationSession',
+        'ConversationSession',
+      ]);
       expect(await mint(b)).toBe('RateLimitedError');
       expect(await mint(a)).toBe('RateLimitedError');
     } finally {

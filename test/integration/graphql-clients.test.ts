@@ -1,17 +1,17 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { generate } from '@graphql-codegen/cli';
 import { ClientError } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSessionWithGraphQLRequest } from '../examples/graphql-request.ts';
-import { createSessionWithUrql } from '../examples/urql.ts';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import { startGateway, type TestGateway } from './helpers/gateway.ts';
-import { startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
+import { createSessionWithGraphQLRequest } from '../../examples/graphql-request.ts';
+import { createSessionWithUrql } from '../../examples/urql.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { type ScriptedUpstream, startScriptedUpstream } from '../helpers/upstream.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('GraphQL clients over HTTP', () => {
   let emulator: RunningEmulator;
@@ -40,7 +40,11 @@ describe('GraphQL clients over HTTP', () => {
   describe.each(clients)('%s', (_name, createSession) => {
     it('sends variables and gets a session back', async () => {
       const result = await createSession(gateway.url, 'conv_client');
-      expect(result).toMatchObject({ __typename: 'ConversationSession', conversationId: 'conv_client', token: expect.any(String) });
+      expect(result).toMatchObject({
+        __typename: 'ConversationSession',
+        conversationId: 'conv_client',
+        token: expect.any(String),
+      });
       if (result.__typename !== 'ConversationSession') throw new Error('unreachable');
       const expiresIn = Date.parse(result.expiresAt) - Date.now();
       expect(expiresIn).toBeGreaterThan(590_000);
@@ -52,7 +56,10 @@ describe('GraphQL clients over HTTP', () => {
         __typename: 'ConversationNotFoundError',
         code: 'CONVERSATION_NOT_FOUND',
       });
-      expect(await createSession(gateway.url, 'bad id!')).toMatchObject({ __typename: 'InvalidInputError', field: 'input.conversationId' });
+      expect(await createSession(gateway.url, 'bad id!')).toMatchObject({
+        __typename: 'InvalidInputError',
+        field: 'input.conversationId',
+      });
     });
   });
 
@@ -67,18 +74,21 @@ describe('GraphQL clients over HTTP', () => {
 
   it('urql reports a CombinedError carrying the GraphQL error code', async () => {
     const error = await createSessionWithUrql(failingGateway.url, 'conv_1').catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'CombinedError', graphQLErrors: [expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE' } })] });
+    expect(error).toMatchObject({
+      name: 'CombinedError',
+      graphQLErrors: [expect.objectContaining({ extensions: { code: 'UPSTREAM_UNAVAILABLE' } })],
+    });
   });
 });
 
 describe('typed operations (npm run codegen)', () => {
   it('examples/generated/graphql.ts is what codegen produces from the committed schema', async () => {
-    const [output] = await generate({ cwd: root, ...(await import('../codegen.ts')).default, silent: true }, false);
-    expect(readFileSync(new URL('../examples/generated/graphql.ts', import.meta.url), 'utf8')).toBe(output?.content);
+    const [output] = await generate({ cwd: root, ...(await import('../../codegen.ts')).default, silent: true }, false);
+    expect(readFileSync(new URL('../../examples/generated/graphql.ts', import.meta.url), 'utf8')).toBe(output?.content);
   });
 
   it('type-checks correct client calls and rejects wrong ones', async () => {
-    const tsc = fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url));
+    const tsc = fileURLToPath(new URL('../../node_modules/.bin/tsc', import.meta.url));
     const run = promisify(execFile)(tsc, ['-p', 'test/fixtures/tsconfig.typed-client.json'], { cwd: root });
     await expect(run).resolves.toMatchObject({ stdout: '' });
   });

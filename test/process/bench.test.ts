@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs `npm run bench` (the same script, with the same Node) with a short load. */
 function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
@@ -19,15 +19,33 @@ function runBench(args: string[]): Promise<{ code: number | null; output: string
 describe('npm run bench', () => {
   it('measures floor, gateway and peer, checks their answers, and prints the table, the ratios and the targets', async () => {
     // One short round at low concurrency: this checks that the bench works, not how fast anything is.
-    const { code, output } = await runBench(['--scenarios', 'throughput', '--targets', 'floor,gateway,peer', '--rounds', '1', '--duration', '1', '--warmup', '1', '--connections', '4']);
+    const { code, output } = await runBench([
+      '--scenarios',
+      'throughput',
+      '--targets',
+      'floor,gateway,peer',
+      '--rounds',
+      '1',
+      '--duration',
+      '1',
+      '--warmup',
+      '1',
+      '--connections',
+      '4',
+    ]);
     expect(code, output).toBe(0);
-    for (const target of ['floor', 'gateway', 'peer']) expect(output).toMatch(new RegExp(`${target}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`));
-    expect(output).toMatch(/target\s+req\/s\s+rounds min–max\s+p50 ms\s+p90 ms\s+p99 ms\s+failed\s+non-2xx\s+peak RSS MB\s+CPU µs\/req/);
+    for (const target of ['floor', 'gateway', 'peer'])
+      expect(output).toMatch(
+        new RegExp(`${target}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`),
+      );
+    expect(output).toMatch(
+      /target\s+req\/s\s+rounds min–max\s+p50 ms\s+p90 ms\s+p99 ms\s+failed\s+non-2xx\s+peak RSS MB\s+CPU µs\/req/,
+    );
     expect(output).toMatch(/gateway\/floor\s+\d+\.\d+/);
     expect(output).toMatch(/gateway\/peer\s+\d+\.\d+/);
     expect(output).toContain('Issue 5 targets:');
 
-    const results = JSON.parse(readFileSync(new URL('../bench/results/latest.json', import.meta.url), 'utf8')) as {
+    const results = JSON.parse(readFileSync(new URL('../../bench/results/latest.json', import.meta.url), 'utf8')) as {
       scenarios: { name: string; targets: { target: string; requests: number; mismatches: number }[] }[];
     };
     const throughput = results.scenarios.find((scenario) => scenario.name === 'throughput');

@@ -1,13 +1,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import { startGateway, type TestGateway } from './helpers/gateway.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 
 // Debian's Chromium, which .ci/run installs; this test skips only where it cannot be installed.
 const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = new URL('../artifacts/', import.meta.url);
-if (!existsSync(CHROMIUM)) console.warn(`SKIPPING the GraphiQL browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+const ARTIFACTS = new URL('../../artifacts/', import.meta.url);
+if (!existsSync(CHROMIUM))
+  console.warn(`SKIPPING the GraphiQL browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
   let emulator: RunningEmulator;
@@ -19,7 +20,15 @@ describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
     gateway = await startGateway(emulator.url);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   }, 30_000);
   afterAll(async () => {
@@ -44,12 +53,22 @@ describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
     await page.locator('.graphiql-container').first().waitFor({ timeout: 30_000 });
 
     await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
-    await page.locator('.graphiql-doc-explorer a', { hasText: /^Mutation$/ }).first().click();
-    await page.locator('.graphiql-doc-explorer a', { hasText: /^createConversationSession$/ }).first().click();
-    await expect.poll(() => page.locator('.graphiql-doc-explorer').innerText()).toContain('Mints a session token for one conversation');
+    await page
+      .locator('.graphiql-doc-explorer a', { hasText: /^Mutation$/ })
+      .first()
+      .click();
+    await page
+      .locator('.graphiql-doc-explorer a', { hasText: /^createConversationSession$/ })
+      .first()
+      .click();
+    await expect
+      // biome-ignore lint/performance/useDomNodeTextContent: the text as shown, as a reader sees it.
+      .poll(() => page.locator('.graphiql-doc-explorer').innerText())
+      .toContain('Mints a session token for one conversation');
 
     await page.locator('.graphiql-execute-button').click();
     // The editor wraps long lines, so compare without white space.
+    // biome-ignore lint/performance/useDomNodeTextContent: the editor's text as shown, not its hidden DOM.
     const response = async () => (await page.locator('.graphiql-response').innerText()).replace(/\s+/g, '');
     await expect.poll(response, { timeout: 20_000 }).toMatch(/"token":"[A-Za-z0-9_-]{40,}"/);
     expect(await response()).toContain('"__typename":"ConversationSession"');

@@ -1,6 +1,13 @@
-import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isIntrospectionType, isSpecifiedScalarType } from 'graphql';
+import {
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isIntrospectionType,
+  isObjectType,
+  isSpecifiedScalarType,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { buildPublicSchema } from '../src/schema/index.ts';
+import { buildPublicSchema } from '../../src/schema/index.ts';
 
 describe('the public schema, as read in GraphiQL', () => {
   it('describes every type, field, argument, input field and enum value', () => {
@@ -15,7 +22,8 @@ describe('the public schema, as read in GraphiQL', () => {
         }
       }
       if (isInputObjectType(type)) {
-        for (const field of Object.values(type.getFields())) if (!field.description) missing.push(`${type.name}.${field.name}`);
+        for (const field of Object.values(type.getFields()))
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
       }
       if (isEnumType(type)) {
         for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);

@@ -4,10 +4,14 @@ import { composeServices } from '@apollo/composition';
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { propagateHeaders } from '../examples/supergraph/forward-headers.ts';
-import { startConversationsSubgraph, CONVERSATIONS_SDL, type ConversationsSubgraph } from './helpers/conversations-subgraph.ts';
-import { postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { sessionBody, startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
+import { propagateHeaders } from '../../examples/supergraph/forward-headers.ts';
+import {
+  CONVERSATIONS_SDL,
+  type ConversationsSubgraph,
+  startConversationsSubgraph,
+} from '../helpers/conversations-subgraph.ts';
+import { postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 /** Reads the subgraph SDL from the running service, as a router or `rover` does. */
 async function fetchSubgraphSdl(url: string): Promise<string> {
@@ -79,7 +83,12 @@ describe('this service in a federated supergraph', () => {
       { input: { conversationId: 'conv_fed' } },
     );
     expect(body).toEqual({
-      data: { createConversationSession: { token: 'tok_fed', conversation: { id: 'conv_fed', title: 'Conversation conv_fed' } } },
+      data: {
+        createConversationSession: {
+          token: 'tok_fed',
+          conversation: { id: 'conv_fed', title: 'Conversation conv_fed' },
+        },
+      },
     });
   });
 

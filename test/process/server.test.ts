@@ -1,16 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import { createLogger } from '../src/logger.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { startServerProcess } from './helpers/process.ts';
-import { sessionBody, startScriptedUpstream } from './helpers/upstream.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import { createLogger } from '../../src/logger.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startServerProcess } from '../helpers/process.ts';
+import { sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 describe('npm start with nothing configured', () => {
   it('serves the mutation from the embedded emulator and says so loudly', async () => {
     const server = await startServerProcess();
     try {
-      const { body } = await postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_demo', durationInSeconds: 60 } });
-      expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession', conversationId: 'conv_demo' });
+      const { body } = await postGraphQL(`${server.url}/graphql`, CREATE_SESSION, {
+        input: { conversationId: 'conv_demo', durationInSeconds: 60 },
+      });
+      expect(body.data?.['createConversationSession']).toMatchObject({
+        __typename: 'ConversationSession',
+        conversationId: 'conv_demo',
+      });
       const service = await postGraphQL(`${server.url}/graphql`, '{ sessionGateway { upstream } }');
       expect(service.body.data).toEqual({ sessionGateway: { upstream: 'EMULATOR' } });
       expect(server.output()).toMatch(/"level":40,.*NOT TALKING TO CHATBOTKIT/);
@@ -52,9 +57,12 @@ describe('HTTP endpoints', () => {
   it('answers GET queries but refuses GET mutations', async () => {
     const query = await fetch(`${gateway.url}?query=${encodeURIComponent('{ sessionGateway { version } }')}`);
     expect(await query.json()).toEqual({ data: { sessionGateway: { version: 'test' } } });
-    const mutation = await fetch(`${gateway.url}?query=${encodeURIComponent('mutation { createConversationSession(input: {conversationId: "c"}) { __typename } }')}`, {
-      headers: { accept: 'application/json' },
-    });
+    const mutation = await fetch(
+      `${gateway.url}?query=${encodeURIComponent('mutation { createConversationSession(input: {conversationId: "c"}) { __typename } }')}`,
+      {
+        headers: { accept: 'application/json' },
+      },
+    );
     expect(mutation.status).toBe(405);
   });
 
@@ -78,22 +86,39 @@ describe('request logs', () => {
   it('log one line per request with id, operation, upstream status and duration, and never the secret or a token', async () => {
     const emulator = await startEmulator({ secret: SECRET });
     const gateway = await startGateway(emulator.url, { secret: SECRET });
-    const broken = await startScriptedUpstream({ status: 500, body: { message: `echo ${SECRET}`, code: 'INTERNAL_SERVER_ERROR' } });
+    const broken = await startScriptedUpstream({
+      status: 500,
+      body: { message: `echo ${SECRET}`, code: 'INTERNAL_SERVER_ERROR' },
+    });
     const brokenGateway = await startGateway(broken.url, { secret: SECRET });
     try {
-      const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_log' } }, { 'x-request-id': 'log-test-1' });
+      const { body } = await postGraphQL(
+        gateway.url,
+        CREATE_SESSION,
+        { input: { conversationId: 'conv_log' } },
+        { 'x-request-id': 'log-test-1' },
+      );
       const token: string = body.data?.['createConversationSession'].token;
       await postGraphQL(brokenGateway.url, CREATE_SESSION, { input: { conversationId: 'conv_log' } });
 
       const lines = gateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
       const requestLines = lines.filter((line) => line['msg'] === 'request' && line['requestId'] === 'log-test-1');
       expect(requestLines).toHaveLength(1);
-      expect(requestLines[0]).toMatchObject({ operationName: 'CreateSession', upstreamStatus: 200, status: 200, path: '/graphql', method: 'POST' });
+      expect(requestLines[0]).toMatchObject({
+        operationName: 'CreateSession',
+        upstreamStatus: 200,
+        status: 200,
+        path: '/graphql',
+        method: 'POST',
+      });
       expect(requestLines[0]?.['durationMs']).toEqual(expect.any(Number));
       expect(requestLines[0]?.['upstreamMs']).toEqual(expect.any(Number));
 
       const brokenLines = brokenGateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(brokenLines.find((line) => line['msg'] === 'request')).toMatchObject({ upstreamStatus: 500, errorCodes: ['UPSTREAM_UNAVAILABLE'] });
+      expect(brokenLines.find((line) => line['msg'] === 'request')).toMatchObject({
+        upstreamStatus: 500,
+        errorCodes: ['UPSTREAM_UNAVAILABLE'],
+      });
 
       const everything = [...gateway.logs, ...brokenGateway.logs].join('');
       expect(everything).not.toContain(token);
@@ -108,31 +133,47 @@ describe('request logs', () => {
 });
 
 describe('graceful shutdown', () => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('finishes a request in flight on %s, closes its connection and the pool, then exits 0', async (signal) => {
-    const upstream = await startScriptedUpstream({ status: 200, body: sessionBody('conv_slow', 'tok_slow'), delayMs: 1_000 });
-    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, AUTH_MODE: 'none' });
-    try {
-      const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_slow' } });
-      await expect.poll(() => upstream.requests.length).toBe(1);
-      server.child.kill(signal);
-      const { body, headers } = await inFlight;
-      expect(body.data?.['createConversationSession']).toMatchObject({ token: 'tok_slow' });
-      expect(headers.get('connection')).toBe('close');
-      expect(await server.exited).toBe(0);
-      expect(server.output()).toContain('draining');
-      expect(server.output()).toMatch(/"upstreamPoolOpen":false,"msg":"stopped"/);
-      await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
-    } finally {
-      server.child.kill('SIGKILL');
-      await upstream.close();
-    }
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'finishes a request in flight on %s, closes its connection and the pool, then exits 0',
+    async (signal) => {
+      const upstream = await startScriptedUpstream({
+        status: 200,
+        body: sessionBody('conv_slow', 'tok_slow'),
+        delayMs: 1_000,
+      });
+      const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, AUTH_MODE: 'none' });
+      try {
+        const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, {
+          input: { conversationId: 'conv_slow' },
+        });
+        await expect.poll(() => upstream.requests.length).toBe(1);
+        server.child.kill(signal);
+        const { body, headers } = await inFlight;
+        expect(body.data?.['createConversationSession']).toMatchObject({ token: 'tok_slow' });
+        expect(headers.get('connection')).toBe('close');
+        expect(await server.exited).toBe(0);
+        expect(server.output()).toContain('draining');
+        expect(server.output()).toMatch(/"upstreamPoolOpen":false,"msg":"stopped"/);
+        await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+      } finally {
+        server.child.kill('SIGKILL');
+        await upstream.close();
+      }
+    },
+  );
 
   it('cuts off requests still running at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
     const upstream = await startScriptedUpstream('hang');
-    const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, AUTH_MODE: 'none', SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000' });
+    const server = await startServerProcess({
+      CHATBOTKIT_API_URL: upstream.url,
+      AUTH_MODE: 'none',
+      SHUTDOWN_TIMEOUT_MS: '300',
+      UPSTREAM_TIMEOUT_MS: '60000',
+    });
     try {
-      const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_hang' } }).catch((error: unknown) => error);
+      const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, {
+        input: { conversationId: 'conv_hang' },
+      }).catch((error: unknown) => error);
       await expect.poll(() => upstream.requests.length).toBe(1);
       const started = performance.now();
       server.child.kill('SIGTERM');
@@ -148,7 +189,10 @@ describe('graceful shutdown', () => {
 
 describe('CORS', () => {
   const preflight = (url: string, origin: string) =>
-    fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
 
   it('allows no other origin by default', async () => {
     const emulator = await startEmulator();
@@ -156,7 +200,12 @@ describe('CORS', () => {
     try {
       const response = await preflight(gateway.url, 'https://evil.example');
       expect(response.headers.get('access-control-allow-origin')).toBeNull();
-      const post = await postGraphQL(gateway.url, '{ sessionGateway { version } }', {}, { origin: 'https://evil.example' });
+      const post = await postGraphQL(
+        gateway.url,
+        '{ sessionGateway { version } }',
+        {},
+        { origin: 'https://evil.example' },
+      );
       expect(post.headers.get('access-control-allow-origin')).toBeNull();
     } finally {
       await gateway.close();
@@ -184,7 +233,10 @@ describe('the logger', () => {
   it('redacts tokens and secrets nested in logged objects', () => {
     const lines: string[] = [];
     const logger = createLogger('info', { destination: { write: (line: string) => void lines.push(line) } });
-    logger.info({ result: { session: { token: 'tok-nested-1' } }, upstream: { secret: 'sk-nested-2' }, token: 'tok-top-3' }, 'x');
+    logger.info(
+      { result: { session: { token: 'tok-nested-1' } }, upstream: { secret: 'sk-nested-2' }, token: 'tok-top-3' },
+      'x',
+    );
     expect(lines.join('')).not.toMatch(/tok-nested-1|sk-nested-2|tok-top-3/);
     expect(lines.join('')).toContain('[redacted]');
   });
@@ -192,7 +244,11 @@ describe('the logger', () => {
 
 describe('graceful shutdown under load', () => {
   it('answers every request it accepted, while refusing new connections', async () => {
-    const upstream = await startScriptedUpstream({ status: 200, body: sessionBody('conv_load', 'tok_load'), delayMs: 500 });
+    const upstream = await startScriptedUpstream({
+      status: 200,
+      body: sessionBody('conv_load', 'tok_load'),
+      delayMs: 500,
+    });
     const server = await startServerProcess({ CHATBOTKIT_API_URL: upstream.url, AUTH_MODE: 'none' });
     const mint = () => postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'conv_load' } });
     try {
@@ -203,9 +259,12 @@ describe('graceful shutdown under load', () => {
       const late = await Promise.allSettled(Array.from({ length: 10 }, mint));
 
       const answers = await Promise.all(accepted);
-      expect(answers.map((answer) => answer.body.data?.['createConversationSession'].token)).toEqual(Array(40).fill('tok_load'));
+      expect(answers.map((answer) => answer.body.data?.['createConversationSession'].token)).toEqual(
+        Array(40).fill('tok_load'),
+      );
       for (const outcome of late) {
-        if (outcome.status === 'fulfilled') expect(outcome.value.body.data?.['createConversationSession'].token).toBe('tok_load');
+        if (outcome.status === 'fulfilled')
+          expect(outcome.value.body.data?.['createConversationSession'].token).toBe('tok_load');
         else expect(String((outcome.reason as Error).cause)).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
       }
       expect(await server.exited).toBe(0);

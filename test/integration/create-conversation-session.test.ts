@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
-import { ConversationSessionClient } from '../src/chatbotkit/conversation-session.ts';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/logger.ts';
-import { GatewayMetrics } from '../src/observability/metrics.ts';
-import { createRateLimiter } from '../src/rate-limit.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { sessionBody, startScriptedUpstream, type ScriptedUpstream, type UpstreamReply } from './helpers/upstream.ts';
+import { createApp } from '../../src/app.ts';
+import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { GatewayMetrics } from '../../src/observability/metrics.ts';
+import { createRateLimiter } from '../../src/rate-limit.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { type ScriptedUpstream, sessionBody, startScriptedUpstream, type UpstreamReply } from '../helpers/upstream.ts';
 
 const SECRET = 'sk-live-do-not-leak-7f3a';
 
@@ -61,19 +61,27 @@ describe('createConversationSession against the emulator', () => {
     [{ conversationId: 'conv1', durationInSeconds: 86_401 }, 'input.durationInSeconds'],
   ])('returns InvalidInputError naming the field for %j', async (input, field) => {
     const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input });
-    expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT', field });
+    expect(body.data?.['createConversationSession']).toMatchObject({
+      __typename: 'InvalidInputError',
+      code: 'INVALID_INPUT',
+      field,
+    });
     expect(body.data?.['createConversationSession'].message).toMatch(/^input\.\w+ must be/);
   });
 
   it('refuses a non-integer duration at the GraphQL layer with a 400', async () => {
-    const { status, body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'c', durationInSeconds: 1.5 } });
+    const { status, body } = await postGraphQL(gateway.url, CREATE_SESSION, {
+      input: { conversationId: 'c', durationInSeconds: 1.5 },
+    });
     expect(status).toBe(400);
     expect(body.errors?.[0]?.message).toContain('durationInSeconds');
   });
 
   it('answers Query.sessionGateway with the version, upstream kind and duration limit', async () => {
     const { body } = await postGraphQL(gateway.url, '{ sessionGateway { version upstream maxDurationInSeconds } }');
-    expect(body.data).toEqual({ sessionGateway: { version: 'test', upstream: 'CUSTOM', maxDurationInSeconds: 86_400 } });
+    expect(body.data).toEqual({
+      sessionGateway: { version: 'test', upstream: 'CUSTOM', maxDurationInSeconds: 86_400 },
+    });
   });
 });
 
@@ -99,11 +107,26 @@ describe('createConversationSession when the upstream answers otherwise', () => 
   }
 
   it.each([
-    [{ status: 403, body: { message: 'Forbidden: owner is user_9', code: 'NOT_AUTHORIZED' } }, { __typename: 'NotAuthorizedError', code: 'NOT_AUTHORIZED' }],
-    [{ status: 429, body: { message: 'Too many', code: 'TOO_MANY_REQUESTS' }, headers: { 'retry-after': '12' } }, { __typename: 'RateLimitedError', code: 'RATE_LIMITED', retryAfterSeconds: 12 }],
-    [{ status: 429, body: { message: 'Limits reached', code: 'LIMITS_REACHED' } }, { __typename: 'RateLimitedError', retryAfterSeconds: null }],
-    [{ status: 400, body: { message: 'bad', code: 'BAD_REQUEST' } }, { __typename: 'InvalidInputError', field: 'input' }],
-    [{ status: 404, body: { message: 'nope', code: 'NOT_FOUND' } }, { __typename: 'ConversationNotFoundError', conversationId: 'conv1' }],
+    [
+      { status: 403, body: { message: 'Forbidden: owner is user_9', code: 'NOT_AUTHORIZED' } },
+      { __typename: 'NotAuthorizedError', code: 'NOT_AUTHORIZED' },
+    ],
+    [
+      { status: 429, body: { message: 'Too many', code: 'TOO_MANY_REQUESTS' }, headers: { 'retry-after': '12' } },
+      { __typename: 'RateLimitedError', code: 'RATE_LIMITED', retryAfterSeconds: 12 },
+    ],
+    [
+      { status: 429, body: { message: 'Limits reached', code: 'LIMITS_REACHED' } },
+      { __typename: 'RateLimitedError', retryAfterSeconds: null },
+    ],
+    [
+      { status: 400, body: { message: 'bad', code: 'BAD_REQUEST' } },
+      { __typename: 'InvalidInputError', field: 'input' },
+    ],
+    [
+      { status: 404, body: { message: 'nope', code: 'NOT_FOUND' } },
+      { __typename: 'ConversationNotFoundError', conversationId: 'conv1' },
+    ],
   ] as const)('maps %j to a typed result', async (reply, expected) => {
     const { status, body } = await createWith(reply);
     expect(status).toBe(200);
@@ -115,10 +138,22 @@ describe('createConversationSession when the upstream answers otherwise', () => 
   it.each([
     ['the upstream hangs', 'hang', 'UPSTREAM_TIMEOUT'],
     ['the connection is reset', 'reset', 'UPSTREAM_UNAVAILABLE'],
-    ['a 500', { status: 500, body: { message: 'db exploded at host db-3', code: 'INTERNAL_SERVER_ERROR' } }, 'UPSTREAM_UNAVAILABLE'],
+    [
+      'a 500',
+      { status: 500, body: { message: 'db exploded at host db-3', code: 'INTERNAL_SERVER_ERROR' } },
+      'UPSTREAM_UNAVAILABLE',
+    ],
     ['a 503', { status: 503, body: 'Service Unavailable' }, 'UPSTREAM_UNAVAILABLE'],
-    ['a 401 (secret rejected)', { status: 401, body: { message: 'bad key', code: 'NOT_AUTHENTICATED' } }, 'GATEWAY_MISCONFIGURED'],
-    ['a 402 (no subscription)', { status: 402, body: { message: 'pay', code: 'NO_SUBSCRIPTION' } }, 'GATEWAY_MISCONFIGURED'],
+    [
+      'a 401 (secret rejected)',
+      { status: 401, body: { message: 'bad key', code: 'NOT_AUTHENTICATED' } },
+      'GATEWAY_MISCONFIGURED',
+    ],
+    [
+      'a 402 (no subscription)',
+      { status: 402, body: { message: 'pay', code: 'NO_SUBSCRIPTION' } },
+      'GATEWAY_MISCONFIGURED',
+    ],
     ['a 409', { status: 409, body: { message: 'conflict', code: 'CONFLICT' } }, 'UPSTREAM_ERROR'],
     ['a 200 that is not JSON', { status: 200, body: '<html>' }, 'UPSTREAM_BAD_RESPONSE'],
     ['a 200 without a token', { status: 200, body: { id: 'conv1', expiresAt: 1 } }, 'UPSTREAM_BAD_RESPONSE'],
@@ -133,7 +168,12 @@ describe('createConversationSession when the upstream answers otherwise', () => 
   it('forwards the caller’s x-request-id upstream and returns it', async () => {
     upstream.reply({ status: 200, body: sessionBody() });
     upstream.requests.length = 0;
-    const { headers } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } }, { 'x-request-id': 'trace-abc.1' });
+    const { headers } = await postGraphQL(
+      gateway.url,
+      CREATE_SESSION,
+      { input: { conversationId: 'conv1' } },
+      { 'x-request-id': 'trace-abc.1' },
+    );
     expect(headers.get('x-request-id')).toBe('trace-abc.1');
     expect(upstream.requests[0]?.headers['x-request-id']).toBe('trace-abc.1');
   });
@@ -141,14 +181,22 @@ describe('createConversationSession when the upstream answers otherwise', () => 
   it('generates a request id when the caller sends none or an unsafe one', async () => {
     upstream.reply({ status: 200, body: sessionBody() });
     upstream.requests.length = 0;
-    const { headers } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } }, { 'x-request-id': 'a b\tc' });
+    const { headers } = await postGraphQL(
+      gateway.url,
+      CREATE_SESSION,
+      { input: { conversationId: 'conv1' } },
+      { 'x-request-id': 'a b\tc' },
+    );
     const id = headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(upstream.requests[0]?.headers['x-request-id']).toBe(id);
   });
 
   it.each([
-    ['two aliases', 'mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } b: createConversationSession(input: {conversationId: "c2"}) { __typename } }'],
+    [
+      'two aliases',
+      'mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } b: createConversationSession(input: {conversationId: "c2"}) { __typename } }',
+    ],
     [
       'an alias and a fragment',
       'fragment F on Mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } } mutation { ...F b: createConversationSession(input: {conversationId: "c2"}) { __typename } }',
@@ -157,23 +205,33 @@ describe('createConversationSession when the upstream answers otherwise', () => 
     upstream.requests.length = 0;
     const { status, body } = await postGraphQL(gateway.url, query);
     expect(status).toBe(400);
-    expect(body.errors?.[0]).toMatchObject({ message: 'An operation may call createConversationSession only once.', extensions: { code: 'TOO_MANY_SESSIONS' } });
+    expect(body.errors?.[0]).toMatchObject({
+      message: 'An operation may call createConversationSession only once.',
+      extensions: { code: 'TOO_MANY_SESSIONS' },
+    });
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('keeps serving after every kind of failure', async () => {
     upstream.reply({ status: 200, body: sessionBody('conv1', 'tok_after') });
     const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
-    expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession', token: 'tok_after' });
+    expect(body.data?.['createConversationSession']).toMatchObject({
+      __typename: 'ConversationSession',
+      token: 'tok_after',
+    });
   });
 });
 
 describe('createConversationSession when the upstream is down or saturated', () => {
   it('fails fast with UPSTREAM_UNAVAILABLE once the circuit opens, without calling the upstream', async () => {
-    const upstream = await startScriptedUpstream({ status: 500, body: { message: 'down', code: 'INTERNAL_SERVER_ERROR' } });
+    const upstream = await startScriptedUpstream({
+      status: 500,
+      body: { message: 'down', code: 'INTERNAL_SERVER_ERROR' },
+    });
     const gateway = await startGateway(upstream.url, { circuitThreshold: 2, circuitHalfOpenAfter: 60_000 });
     try {
-      for (let i = 0; i < 2; i++) await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
+      for (let i = 0; i < 2; i++)
+        await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
       const attemptsBefore = upstream.requests.length;
       const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
       expect(body.errors?.[0]?.extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE' });
@@ -194,7 +252,10 @@ describe('createConversationSession when the upstream is down or saturated', () 
       const first = postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
       await expect.poll(() => upstream.requests.length).toBe(1);
       const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
-      expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'GATEWAY_OVERLOADED' }, message: expect.stringContaining('try again') });
+      expect(body.errors?.[0]).toMatchObject({
+        extensions: { code: 'GATEWAY_OVERLOADED' },
+        message: expect.stringContaining('try again'),
+      });
       expect((await first).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
     } finally {
       await gateway.close();
@@ -218,7 +279,10 @@ describe('a bug inside the gateway', () => {
       rateLimiter: createRateLimiter({ points: 10, durationSeconds: 60 }),
       metrics: new GatewayMetrics(),
       client: new FaultyClient({ baseUrl: 'http://127.0.0.1:9' }),
-      logger: createLogger('error', { scrub: [SECRET], destination: { write: (line: string) => void logs.push(line) } }),
+      logger: createLogger('error', {
+        scrub: [SECRET],
+        destination: { write: (line: string) => void logs.push(line) },
+      }),
       service: { version: 'test', upstream: 'CUSTOM' },
     });
     process.env['NODE_ENV'] = previous;
@@ -230,7 +294,12 @@ describe('a bug inside the gateway', () => {
     });
     const body = await response.json();
     expect(body.errors).toEqual([
-      { message: 'Unexpected error.', locations: expect.any(Array), path: ['createConversationSession'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      {
+        message: 'Unexpected error.',
+        locations: expect.any(Array),
+        path: ['createConversationSession'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      },
     ]);
     expect(JSON.stringify(body)).not.toMatch(/internal\.ts|cannot read|sk-live/);
     expect(logs.join('')).toContain('cannot read');

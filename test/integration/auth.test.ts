@@ -1,16 +1,23 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import type { AuthConfig } from '../src/config.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { runServer } from './helpers/process.ts';
-import { sessionBody, startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import type { AuthConfig } from '../../src/config.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { runServer } from '../helpers/process.ts';
+import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 const JWT_SECRET = 'development-only-hs256-secret-0123456789';
-const JWT_BASE = { issuer: 'https://issuer.example', audience: 'session-gateway', requiredScope: 'conversation-session:create', clockToleranceSeconds: 5, jwksCooldownSeconds: 0, conversationsClaim: 'conversations' };
+const JWT_BASE = {
+  issuer: 'https://issuer.example',
+  audience: 'session-gateway',
+  requiredScope: 'conversation-session:create',
+  clockToleranceSeconds: 5,
+  jwksCooldownSeconds: 0,
+  conversationsClaim: 'conversations',
+};
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -18,7 +25,11 @@ beforeAll(async () => {
 });
 afterAll(() => emulator.close());
 
-async function withGateway(auth: AuthConfig, run: (gateway: TestGateway) => Promise<void>, conversationIdPrefixes: string[] = []): Promise<void> {
+async function withGateway(
+  auth: AuthConfig,
+  run: (gateway: TestGateway) => Promise<void>,
+  conversationIdPrefixes: string[] = [],
+): Promise<void> {
   const gateway = await startGateway(emulator.url, { config: { auth, conversationIdPrefixes } });
   try {
     await run(gateway);
@@ -38,9 +49,19 @@ function expectRefused(response: Awaited<ReturnType<typeof create>>, status: 401
 
 function hs256(
   claims: Record<string, unknown>,
-  { expiresIn = '5m' as string | null, audience = JWT_BASE.audience, issuer = JWT_BASE.issuer, secret = JWT_SECRET, subject = 'user-1' as string | null } = {},
+  {
+    expiresIn = '5m' as string | null,
+    audience = JWT_BASE.audience,
+    issuer = JWT_BASE.issuer,
+    secret = JWT_SECRET,
+    subject = 'user-1' as string | null,
+  } = {},
 ) {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setAudience(audience).setIssuedAt();
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt();
   if (subject !== null) jwt.setSubject(subject);
   if (expiresIn !== null) jwt.setExpirationTime(expiresIn);
   return jwt.sign(new TextEncoder().encode(secret));
@@ -48,7 +69,9 @@ function hs256(
 
 describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
   const auth: AuthConfig = { mode: 'jwt', jwksUrl: undefined, secret: JWT_SECRET, ...JWT_BASE };
-  const bearer = async (claims: Record<string, unknown>, options?: Parameters<typeof hs256>[1]) => ({ authorization: `Bearer ${await hs256(claims, options)}` });
+  const bearer = async (claims: Record<string, unknown>, options?: Parameters<typeof hs256>[1]) => ({
+    authorization: `Bearer ${await hs256(claims, options)}`,
+  });
   const scoped = { scope: 'openid conversation-session:create' };
 
   it('mints a session for a valid token with the scope', async () => {
@@ -58,12 +81,15 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
     });
   });
 
-  it.each([[['conversation-session:create']], ['openid conversation-session:create']])('accepts the scope as an scp claim too (%j)', async (scp) => {
-    await withGateway(auth, async (gateway) => {
-      const { body } = await create(gateway, await bearer({ scp }));
-      expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession' });
-    });
-  });
+  it.each([[['conversation-session:create']], ['openid conversation-session:create']])(
+    'accepts the scope as an scp claim too (%j)',
+    async (scp) => {
+      await withGateway(auth, async (gateway) => {
+        const { body } = await create(gateway, await bearer({ scp }));
+        expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession' });
+      });
+    },
+  );
 
   it.each([
     ['no Authorization header', async () => ({})],
@@ -90,8 +116,12 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
   it('limits a caller to the conversations of its claim (ids and prefix*)', async () => {
     await withGateway(auth, async (gateway) => {
       const headers = await bearer({ ...scoped, conversations: ['conv_exact', 'team_a_*'] });
-      expect((await create(gateway, headers, 'conv_exact')).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
-      expect((await create(gateway, headers, 'team_a_42')).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
+      expect((await create(gateway, headers, 'conv_exact')).body.data?.['createConversationSession'].__typename).toBe(
+        'ConversationSession',
+      );
+      expect((await create(gateway, headers, 'team_a_42')).body.data?.['createConversationSession'].__typename).toBe(
+        'ConversationSession',
+      );
       expect((await create(gateway, headers, 'conv_other')).body.data?.['createConversationSession']).toMatchObject({
         __typename: 'NotAuthorizedError',
         code: 'NOT_AUTHORIZED',
@@ -102,7 +132,9 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
   it('fails closed when the conversations claim is not a list', async () => {
     await withGateway(auth, async (gateway) => {
       const headers = await bearer({ ...scoped, conversations: 'conv_exact' });
-      expect((await create(gateway, headers, 'conv_exact')).body.data?.['createConversationSession'].__typename).toBe('NotAuthorizedError');
+      expect((await create(gateway, headers, 'conv_exact')).body.data?.['createConversationSession'].__typename).toBe(
+        'NotAuthorizedError',
+      );
     });
   });
 
@@ -188,7 +220,10 @@ describe('AUTH_MODE=jwt with a JWKS URL', () => {
 
 describe('AUTH_MODE=api-key', () => {
   const KEY = 'gw_live_9b8c7d6e5f4a3b2c1d0e';
-  const auth: AuthConfig = { mode: 'api-key', keyHashes: [createHash('sha256').update('other-key').digest('hex'), createHash('sha256').update(KEY).digest('hex')] };
+  const auth: AuthConfig = {
+    mode: 'api-key',
+    keyHashes: [createHash('sha256').update('other-key').digest('hex'), createHash('sha256').update(KEY).digest('hex')],
+  };
 
   it('mints a session for a configured key', async () => {
     await withGateway(auth, async (gateway) => {
@@ -236,12 +271,24 @@ describe('AUTH_MODE=passthrough', () => {
   });
 
   it('charges the client address, so made-up tokens do not buy fresh rate-limit budgets', async () => {
-    const gateway = await startGateway(upstream.url, { config: { auth: { mode: 'passthrough' }, limits: { rateLimitPoints: 2 } } });
+    const gateway = await startGateway(upstream.url, {
+      config: { auth: { mode: 'passthrough' }, limits: { rateLimitPoints: 2 } },
+    });
     try {
       upstream.requests.length = 0;
       const results = [];
-      for (let i = 0; i < 5; i++) results.push((await create(gateway, { authorization: `Bearer junk-${i}` })).body.data?.['createConversationSession'].__typename);
-      expect(results).toEqual(['ConversationSession', 'ConversationSession', 'RateLimitedError', 'RateLimitedError', 'RateLimitedError']);
+      for (let i = 0; i < 5; i++)
+        results.push(
+          (await create(gateway, { authorization: `Bearer junk-${i}` })).body.data?.['createConversationSession']
+            .__typename,
+        );
+      expect(results).toEqual([
+        'ConversationSession',
+        'ConversationSession',
+        'RateLimitedError',
+        'RateLimitedError',
+        'RateLimitedError',
+      ]);
       expect(upstream.requests).toHaveLength(2);
     } finally {
       await gateway.close();
@@ -254,8 +301,12 @@ describe('CONVERSATION_ID_PREFIXES', () => {
     await withGateway(
       { mode: 'none' },
       async (gateway) => {
-        expect((await create(gateway, {}, 'tenant1_conv')).body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
-        expect((await create(gateway, {}, 'tenant2_conv')).body.data?.['createConversationSession'].__typename).toBe('NotAuthorizedError');
+        expect((await create(gateway, {}, 'tenant1_conv')).body.data?.['createConversationSession'].__typename).toBe(
+          'ConversationSession',
+        );
+        expect((await create(gateway, {}, 'tenant2_conv')).body.data?.['createConversationSession'].__typename).toBe(
+          'NotAuthorizedError',
+        );
       },
       ['tenant1_'],
     );

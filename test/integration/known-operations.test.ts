@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_MUTATION } from '../src/app.ts';
-import { ConversationSessionClient } from '../src/chatbotkit/conversation-session.ts';
-import { startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
-import { responseMediaType } from '../src/known-operations.ts';
-import { CREATE_SESSION, startGateway, type TestGateway, type TestGatewayOptions } from './helpers/gateway.ts';
-import { startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
+import { EXAMPLE_MUTATION } from '../../src/app.ts';
+import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
+import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import { responseMediaType } from '../../src/known-operations.ts';
+import { CREATE_SESSION, startGateway, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.ts';
+import { type ScriptedUpstream, startScriptedUpstream } from '../helpers/upstream.ts';
 
 /*
  * POSTed mutations are answered by the known-operation path (src/known-operations.ts), not by
@@ -36,8 +36,16 @@ async function answerOf(response: Response): Promise<Answer> {
 }
 
 /** The same request over the gateway's port and straight into Yoga. */
-async function bothWays(gateway: TestGateway, body: unknown, headers: Record<string, string> = {}): Promise<{ served: Answer; yoga: Answer }> {
-  const init = { method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+async function bothWays(
+  gateway: TestGateway,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ served: Answer; yoga: Answer }> {
+  const init = {
+    method: 'POST',
+    headers: { ...JSON_HEADERS, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  };
   const served = await answerOf(await fetch(gateway.url, init));
   const yoga = await answerOf(await gateway.app.yoga.fetch('http://127.0.0.1/graphql', init));
   return { served, yoga };
@@ -59,7 +67,11 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function withGateway(baseUrl: string, options: TestGatewayOptions, run: (gateway: TestGateway) => Promise<void>): Promise<void> {
+async function withGateway(
+  baseUrl: string,
+  options: TestGatewayOptions,
+  run: (gateway: TestGateway) => Promise<void>,
+): Promise<void> {
   const gateway = await startGateway(baseUrl, options);
   try {
     await run(gateway);
@@ -80,35 +92,74 @@ describe('the known-operation path', () => {
     const mutation = JSON.stringify({ query: EXAMPLE_MUTATION });
     const answers = [
       await fetch(gateway.url, { method: 'POST', headers: JSON_HEADERS, body: mutation }),
-      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: mutation }),
+      await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=UTF-8' },
+        body: mutation,
+      }),
     ];
     expect(await knownOperationCount(gateway)).toBe(before + 2);
 
     const others = [
-      fetch(gateway.url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ query: '{ sessionGateway { version } }' }) }),
+      fetch(gateway.url, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ query: '{ sessionGateway { version } }' }),
+      }),
       fetch(`${gateway.url}?query=${encodeURIComponent('{ sessionGateway { version } }')}`),
-      fetch(gateway.url, { method: 'POST', headers: { ...JSON_HEADERS, 'apollo-federation-include-trace': 'ftv1' }, body: mutation }),
+      fetch(gateway.url, {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, 'apollo-federation-include-trace': 'ftv1' },
+        body: mutation,
+      }),
       fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/graphql+json' }, body: mutation }),
       fetch(gateway.url, { method: 'POST', headers: { ...JSON_HEADERS, accept: 'text/event-stream' }, body: mutation }),
-      fetch(gateway.url, { method: 'POST', headers: URLENCODED, body: `query=${encodeURIComponent(EXAMPLE_MUTATION)}` }),
-      fetch(gateway.url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ query: EXAMPLE_MUTATION, extensions: {} }) }),
-      fetch(gateway.url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ query: EXAMPLE_MUTATION, operationName: 'Other' }) }),
+      fetch(gateway.url, {
+        method: 'POST',
+        headers: URLENCODED,
+        body: `query=${encodeURIComponent(EXAMPLE_MUTATION)}`,
+      }),
+      fetch(gateway.url, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ query: EXAMPLE_MUTATION, extensions: {} }),
+      }),
+      fetch(gateway.url, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ query: EXAMPLE_MUTATION, operationName: 'Other' }),
+      }),
     ];
     for (const response of [...answers, ...(await Promise.all(others))]) await response.body?.cancel();
     expect(await knownOperationCount(gateway)).toBe(before + 2);
   });
 
   it.each([
-    ['a session, with variables', { query: CREATE_SESSION, variables: { input: { conversationId: 'conv_same', durationInSeconds: 60 } } }],
+    [
+      'a session, with variables',
+      { query: CREATE_SESSION, variables: { input: { conversationId: 'conv_same', durationInSeconds: 60 } } },
+    ],
     ['a session, inline, by operation name', { query: EXAMPLE_MUTATION, operationName: 'CreateSession' }],
     ['null variables and operation name', { query: EXAMPLE_MUTATION, operationName: null, variables: null }],
     ['a typed InvalidInputError', { query: CREATE_SESSION, variables: { input: { conversationId: '../bot/abc' } } }],
-    ['a typed ConversationNotFoundError', { query: CREATE_SESSION, variables: { input: { conversationId: 'unknown_conv' } } }],
-    ['a variable of the wrong type (400)', { query: CREATE_SESSION, variables: { input: { conversationId: 'c1', durationInSeconds: 1.5 } } }],
+    [
+      'a typed ConversationNotFoundError',
+      { query: CREATE_SESSION, variables: { input: { conversationId: 'unknown_conv' } } },
+    ],
+    [
+      'a variable of the wrong type (400)',
+      { query: CREATE_SESSION, variables: { input: { conversationId: 'c1', durationInSeconds: 1.5 } } },
+    ],
     ['a missing variable (400)', { query: CREATE_SESSION }],
     ['a variable that is not an object', { query: CREATE_SESSION, variables: [1] }],
     ['an operation name that names nothing', { query: EXAMPLE_MUTATION, operationName: 'Nope' }],
-    ['two sessions in one operation', { query: 'mutation { a: createConversationSession(input: { conversationId: "a" }) { __typename } b: createConversationSession(input: { conversationId: "b" }) { __typename } }' }],
+    [
+      'two sessions in one operation',
+      {
+        query:
+          'mutation { a: createConversationSession(input: { conversationId: "a" }) { __typename } b: createConversationSession(input: { conversationId: "b" }) { __typename } }',
+      },
+    ],
     ['an unknown field', { query: 'mutation { createConversationSession(input: { conversationId: "a" }) { nope } }' }],
     ['an unexpected parameter', { query: EXAMPLE_MUTATION, extra: 1 }],
     ['a batch', [{ query: EXAMPLE_MUTATION }]],
@@ -126,7 +177,9 @@ describe('the known-operation path', () => {
     ['application/graphql-response+json, application/json'],
     ['application/json, application/graphql-response+json'],
     ['application/json;q=0.5, application/graphql-response+json'],
-    ['application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed'],
+    [
+      'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed',
+    ],
     ['application/json; charset=latin1, application/graphql-response+json'],
     ['*/json, application/graphql-response+json'],
     ['text/html'],
@@ -137,16 +190,21 @@ describe('the known-operation path', () => {
     const served = await answerOf(await fetch(gateway.url, init));
     const yoga = await answerOf(await gateway.app.yoga.fetch('http://127.0.0.1/graphql', init));
     expect(served).toEqual(yoga);
-    expect(served.contentType === null ? undefined : served.contentType.split(';')[0]).toBe(accept === 'text/html' ? undefined : responseMediaType(accept));
+    expect(served.contentType === null ? undefined : served.contentType.split(';')[0]).toBe(
+      accept === 'text/html' ? undefined : responseMediaType(accept),
+    );
   });
 
-  it.each([['application/json; charset=utf-8'], ['application/json;charset=latin1'], ['Application/JSON'], ['application/json, text/plain'], ['text/plain']])(
-    'answers Content-Type: %s exactly as Yoga does',
-    async (contentType) => {
-      const { served, yoga } = await bothWays(gateway, { query: EXAMPLE_MUTATION }, { 'content-type': contentType });
-      expect(served).toEqual(yoga);
-    },
-  );
+  it.each([
+    ['application/json; charset=utf-8'],
+    ['application/json;charset=latin1'],
+    ['Application/JSON'],
+    ['application/json, text/plain'],
+    ['text/plain'],
+  ])('answers Content-Type: %s exactly as Yoga does', async (contentType) => {
+    const { served, yoga } = await bothWays(gateway, { query: EXAMPLE_MUTATION }, { 'content-type': contentType });
+    expect(served).toEqual(yoga);
+  });
 
   it('hands bodies it has read, and bodies too large to be a known operation, to Yoga intact', async () => {
     // A query (not a mutation) of ~10 KB is read here, then passed to Yoga; ~20 KB goes to Yoga unread.
@@ -163,11 +221,23 @@ describe('the known-operation path', () => {
   });
 
   it('writes the same request log line and returns the caller’s request id', async () => {
-    const response = await fetch(gateway.url, { method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': 'req-known-1' }, body: JSON.stringify({ query: EXAMPLE_MUTATION }) });
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, 'x-request-id': 'req-known-1' },
+      body: JSON.stringify({ query: EXAMPLE_MUTATION }),
+    });
     expect(response.headers.get('x-request-id')).toBe('req-known-1');
     await response.text();
     const line = JSON.parse(gateway.logs.find((entry) => entry.includes('"req-known-1"'))!);
-    expect(line).toMatchObject({ msg: 'request', method: 'POST', path: '/graphql', status: 200, operationName: 'CreateSession', result: 'ConversationSession', upstreamStatus: 200 });
+    expect(line).toMatchObject({
+      msg: 'request',
+      method: 'POST',
+      path: '/graphql',
+      status: 200,
+      operationName: 'CreateSession',
+      result: 'ConversationSession',
+      upstreamStatus: 200,
+    });
   });
 });
 
@@ -206,22 +276,30 @@ describe('the known-operation path, failures and settings', () => {
 
   it('runs allow-listed operations by hash and refuses documents, as Yoga does', async () => {
     const hash = createHash('sha256').update(EXAMPLE_MUTATION).digest('hex');
-    await withGateway(emulator.url, { config: { limits: { persistedOperations: { [hash]: EXAMPLE_MUTATION } } } }, async (gateway) => {
-      const before = await knownOperationCount(gateway);
-      const byHash = await bothWays(gateway, { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
-      expect(byHash.served).toEqual(byHash.yoga);
-      expect(byHash.served.body).toContain('"ConversationSession"');
-      expect(await knownOperationCount(gateway)).toBe(before + 1);
-      const byText = await bothWays(gateway, { query: EXAMPLE_MUTATION });
-      expect(byText.served).toEqual(byText.yoga);
-      expect(byText.served.body).toContain('PERSISTED_QUERY_ONLY');
-    });
+    await withGateway(
+      emulator.url,
+      { config: { limits: { persistedOperations: { [hash]: EXAMPLE_MUTATION } } } },
+      async (gateway) => {
+        const before = await knownOperationCount(gateway);
+        const byHash = await bothWays(gateway, { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
+        expect(byHash.served).toEqual(byHash.yoga);
+        expect(byHash.served.body).toContain('"ConversationSession"');
+        expect(await knownOperationCount(gateway)).toBe(before + 1);
+        const byText = await bothWays(gateway, { query: EXAMPLE_MUTATION });
+        expect(byText.served).toEqual(byText.yoga);
+        expect(byText.served.body).toContain('PERSISTED_QUERY_ONLY');
+      },
+    );
   });
 
   it('scrubs the secret from its request line too, even when a caller sends it as the request id', async () => {
     const secret = 'sk-live-known-operations-7f3a';
     await withGateway(emulator.url, { secret }, async (gateway) => {
-      const response = await fetch(gateway.url, { method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': secret }, body: JSON.stringify({ query: EXAMPLE_MUTATION }) });
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, 'x-request-id': secret },
+        body: JSON.stringify({ query: EXAMPLE_MUTATION }),
+      });
       expect(response.status).toBe(200);
       await response.text();
       const lines = gateway.logs.filter((line) => line.includes('"msg":"request"'));
@@ -233,7 +311,11 @@ describe('the known-operation path, failures and settings', () => {
 
   it('leaves requests from an allowed origin to Yoga, which adds the CORS headers', async () => {
     await withGateway(emulator.url, { config: { corsOrigins: ['https://app.example'] } }, async (gateway) => {
-      const response = await fetch(gateway.url, { method: 'POST', headers: { ...JSON_HEADERS, origin: 'https://app.example' }, body: JSON.stringify({ query: EXAMPLE_MUTATION }) });
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, origin: 'https://app.example' },
+        body: JSON.stringify({ query: EXAMPLE_MUTATION }),
+      });
       expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
       expect((await response.json()).data.createConversationSession.__typename).toBe('ConversationSession');
     });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CallOutcome, ChatBotKitClientOptions, CircuitState } from '../src/chatbotkit/client.ts';
-import { ConversationSessionClient, type CallOptions } from '../src/chatbotkit/conversation-session.ts';
+import type { CallOutcome, ChatBotKitClientOptions, CircuitState } from '../../src/chatbotkit/client.ts';
+import { type CallOptions, ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
 import {
   MalformedResponseError,
   UpstreamCircuitOpenError,
@@ -9,8 +9,14 @@ import {
   UpstreamResponseError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
-} from '../src/chatbotkit/errors.ts';
-import { sessionBody, startScriptedUpstream, startSilentServer, type ScriptedUpstream, type UpstreamReply } from './helpers/upstream.ts';
+} from '../../src/chatbotkit/errors.ts';
+import {
+  type ScriptedUpstream,
+  sessionBody,
+  startScriptedUpstream,
+  startSilentServer,
+  type UpstreamReply,
+} from '../helpers/upstream.ts';
 
 // Fault injection over real sockets: what each misbehaviour of the upstream becomes, how many
 // requests reach it, and that the same client keeps serving afterwards.
@@ -87,17 +93,37 @@ describe('each upstream fault', () => {
     ['429 without Retry-After on every attempt', Array(3).fill(failure(429, 'TOO_MANY_REQUESTS')), response(429), 3],
     ['429 LIMITS_REACHED', [failure(429, 'LIMITS_REACHED')], response(429), 1],
     ['500', [failure(500, 'INTERNAL_SERVER_ERROR')], response(500), 1],
-    ['502', [{ status: 502, body: '<html>Bad Gateway</html>', headers: { 'content-type': 'text/html' } }], response(502), 1],
+    [
+      '502',
+      [{ status: 502, body: '<html>Bad Gateway</html>', headers: { 'content-type': 'text/html' } }],
+      response(502),
+      1,
+    ],
     ['503 on every attempt', Array(3).fill(failure(503, 'SERVICE_UNAVAILABLE')), response(503), 3],
     ['504', [failure(504, 'GATEWAY_TIMEOUT')], response(504), 1],
     ['a 200 that is not JSON', [{ status: 200, body: 'surely a session' }], malformed, 1],
     ['a 200 with truncated JSON', [{ status: 200, body: '{"id":"conv1","tok' }], malformed, 1],
-    ['a 200 larger than 1 MiB', [{ status: 200, body: { ...sessionBody(), padding: 'x'.repeat(2 * 1024 * 1024) } }], malformed, 1],
+    [
+      'a 200 larger than 1 MiB',
+      [{ status: 200, body: { ...sessionBody(), padding: 'x'.repeat(2 * 1024 * 1024) } }],
+      malformed,
+      1,
+    ],
     ['a valid session declared as text/html', [{ ...SUCCESS, headers: { 'content-type': 'text/html' } }], malformed, 1],
-    ['a valid session declared as text/plain', [{ ...SUCCESS, headers: { 'content-type': 'text/plain; charset=utf-8' } }], malformed, 1],
+    [
+      'a valid session declared as text/plain',
+      [{ ...SUCCESS, headers: { 'content-type': 'text/plain; charset=utf-8' } }],
+      malformed,
+      1,
+    ],
     ['a 200 without a token', [{ status: 200, body: { id: 'conv1', expiresAt: 1 } }], malformed, 1],
     ['a 200 with a numeric id', [{ status: 200, body: { ...sessionBody(), id: 1 } }], malformed, 1],
-    ['a 200 with expiresAt as a string', [{ status: 200, body: { ...sessionBody(), expiresAt: '2030-01-01' } }], malformed, 1],
+    [
+      'a 200 with expiresAt as a string',
+      [{ status: 200, body: { ...sessionBody(), expiresAt: '2030-01-01' } }],
+      malformed,
+      1,
+    ],
   ] as [string, UpstreamReply[], { type: new (...args: never[]) => Error }, number][])(
     '%s: fails as expected after the expected attempts, and the client keeps serving',
     async (_name, replies, { type, ...fields }, attempts) => {
@@ -157,7 +183,13 @@ describe('each upstream fault', () => {
     const silent = await startSilentServer();
     try {
       // undici checks connect timeouts on a clock that ticks about every half second.
-      const client = connect({ baseUrl: silent.url, connectTimeout: 100, retries: 1, timeout: 5_000, retryTimeout: 5_000 });
+      const client = connect({
+        baseUrl: silent.url,
+        connectTimeout: 100,
+        retries: 1,
+        timeout: 5_000,
+        retryTimeout: 5_000,
+      });
       const { error, outcome } = await call(client);
       expect(error).toBeInstanceOf(UpstreamUnavailableError);
       expect(error).toMatchObject({ requestSent: false });
@@ -208,16 +240,19 @@ describe('retry budget', () => {
     expect(performance.now() - started).toBeLessThan(1_500);
   });
 
-  it.each([429, 503])('does not wait for a %i Retry-After beyond the budget: the caller gets it at once', async (status) => {
-    const client = connect({ retryTimeout: 1_000, timeout: 10_000 });
-    upstream.script(failure(status, 'BUSY', { 'retry-after': '5' }));
-    const started = performance.now();
-    const { error } = await call(client);
-    expect(error).toMatchObject({ status, retryAfterSeconds: 5 });
-    expect(performance.now() - started).toBeLessThan(1_000);
-    expect(upstream.requests).toHaveLength(1);
-    await expectServing(client);
-  });
+  it.each([429, 503])(
+    'does not wait for a %i Retry-After beyond the budget: the caller gets it at once',
+    async (status) => {
+      const client = connect({ retryTimeout: 1_000, timeout: 10_000 });
+      upstream.script(failure(status, 'BUSY', { 'retry-after': '5' }));
+      const started = performance.now();
+      const { error } = await call(client);
+      expect(error).toMatchObject({ status, retryAfterSeconds: 5 });
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(upstream.requests).toHaveLength(1);
+      await expectServing(client);
+    },
+  );
 
   it('waits for a Retry-After within the budget, then succeeds', async () => {
     const client = connect({ retryTimeout: 3_000, timeout: 5_000 });
@@ -231,7 +266,10 @@ describe('retry budget', () => {
 });
 
 describe('circuit breaker', () => {
-  function connectWatched(options: ChatBotKitClientOptions): { client: ConversationSessionClient; changes: CircuitState[] } {
+  function connectWatched(options: ChatBotKitClientOptions): {
+    client: ConversationSessionClient;
+    changes: CircuitState[];
+  } {
     const changes: CircuitState[] = [];
     return { client: connect({ ...options, onCircuitChange: (state) => changes.push(state) }), changes };
   }

@@ -5,7 +5,7 @@ import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
 
 // Docker is not available here, so these checks stand in for what a build would show.
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const dockerfile = DockerfileParser.parse(readFileSync(join(root, 'Dockerfile'), 'utf8'));
 const instructions = dockerfile.getInstructions();
 
@@ -40,9 +40,14 @@ describe('Dockerfile', () => {
   });
 
   it('installs only production dependencies, from the lock file', () => {
-    const installStage = [...stages().values()].find((stage) => stage.some((instruction) => args(instruction).includes('npm ci --omit=dev')));
+    const installStage = [...stages().values()].find((stage) =>
+      stage.some((instruction) => args(instruction).includes('npm ci --omit=dev')),
+    );
     expect(installStage).toBeDefined();
-    const copies = (installStage ?? []).filter((instruction) => instruction.getKeyword() === 'COPY').map(args).join(' ');
+    const copies = (installStage ?? [])
+      .filter((instruction) => instruction.getKeyword() === 'COPY')
+      .map(args)
+      .join(' ');
     expect(copies).toContain('package.json');
     expect(copies).toContain('package-lock.json');
   });
@@ -63,20 +68,29 @@ describe('Dockerfile', () => {
 
   it('starts the server in exec form (so that it receives SIGTERM), exactly as npm start does', () => {
     const cmd = inFinal('CMD').at(-1) as (Instruction & { getJSONStrings(): { getJSONValue(): string }[] }) | undefined;
-    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } })
+      .scripts.start;
     expect(cmd?.getJSONStrings().map((part) => part.getJSONValue())).toEqual(start.split(' '));
     expect(inFinal('ENTRYPOINT')).toHaveLength(0);
   });
 
   it('bakes in no secret', () => {
-    const declared = instructions.filter((instruction) => ['ENV', 'ARG'].includes(instruction.getKeyword())).map(args).join('\n');
+    const declared = instructions
+      .filter((instruction) => ['ENV', 'ARG'].includes(instruction.getKeyword()))
+      .map(args)
+      .join('\n');
     expect(declared).not.toMatch(/SECRET|TOKEN|PASSWORD|API_KEY/i);
   });
 
   it('copies every file the running server loads', () => {
     const copied = inFinal('COPY')
       .filter((copy) => !args(copy).startsWith('--from'))
-      .flatMap((copy) => copy.getArguments().slice(0, -1).map((argument) => normalize(argument.getValue())));
+      .flatMap((copy) =>
+        copy
+          .getArguments()
+          .slice(0, -1)
+          .map((argument) => normalize(argument.getValue())),
+      );
     const isCopied = (file: string) => copied.some((source) => file === source || file.startsWith(`${source}/`));
 
     // Walk the relative imports from the entry point: each must land on a copied file.
@@ -95,7 +109,9 @@ describe('Dockerfile', () => {
     expect([...needed].filter((file) => !isCopied(file))).toEqual([]);
     expect(needed.has('package.json')).toBe(true);
     // And no source file is left out of the image by accident.
-    const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).map((file) => relative(root, join(root, 'src', file)));
+    const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).map((file) =>
+      relative(root, join(root, 'src', file)),
+    );
     expect(sources.filter((file) => file.endsWith('.ts') && !isCopied(file))).toEqual([]);
   });
 });

@@ -3,27 +3,34 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { DockerfileParser } from 'dockerfile-ast';
-import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { propagateHeaders } from '../examples/supergraph/forward-headers.ts';
-import { startEmulator } from '../src/chatbotkit/emulator.ts';
-import { ConfigError, loadConfig, type Config } from '../src/config.ts';
-import { postGraphQL, startGateway } from './helpers/gateway.ts';
+import { parseAllDocuments } from 'yaml';
+import { propagateHeaders } from '../../examples/supergraph/forward-headers.ts';
+import { startEmulator } from '../../src/chatbotkit/emulator.ts';
+import { type Config, ConfigError, loadConfig } from '../../src/config.ts';
+import { postGraphQL, startGateway } from '../helpers/gateway.ts';
 
 // Kubernetes and Docker are not available here: these checks stand in for `kubectl apply
 // --dry-run` and `docker compose config`, and go further by loading each configuration with
 // the gateway's own loadConfig. Each check returns its problems, so that the last block can
 // break a copy of the manifests and see every kind of check fail.
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const kubernetesDir = join(root, 'deploy', 'kubernetes');
 
 // ---- the shapes read below (only the fields the checks use) ----
 
 type Labels = Record<string, string>;
-interface Metadata { name?: string; labels?: Labels }
-interface LabelSelector { matchLabels?: Labels }
-interface Probe { httpGet?: { path?: string; port?: string | number } }
+interface Metadata {
+  name?: string;
+  labels?: Labels;
+}
+interface LabelSelector {
+  matchLabels?: Labels;
+}
+interface Probe {
+  httpGet?: { path?: string; port?: string | number };
+}
 interface EnvVar {
   name: string;
   value?: string;
@@ -81,9 +88,22 @@ interface DisruptionBudget {
   kind: 'PodDisruptionBudget';
   spec: { selector?: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string };
 }
-interface DataObject { kind: 'ConfigMap' | 'Secret'; metadata: Metadata; data?: Record<string, string>; stringData?: Record<string, string> }
-interface Manifest { apiVersion?: string; kind?: string; metadata?: Metadata; file: string }
-interface Kustomization { resources?: string[]; images?: { name: string }[] }
+interface DataObject {
+  kind: 'ConfigMap' | 'Secret';
+  metadata: Metadata;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+interface Manifest {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Metadata;
+  file: string;
+}
+interface Kustomization {
+  resources?: string[];
+  images?: { name: string }[];
+}
 
 /** The API version each kind must use: the stable ones, none that has been removed. */
 const API_VERSIONS: Record<string, string> = {
@@ -106,15 +126,22 @@ function parseYaml(file: string): unknown[] {
   const documents = parseAllDocuments(readFileSync(file, 'utf8'));
   if (!Array.isArray(documents)) throw new Error(`${file}: not a YAML stream`);
   for (const document of documents) {
-    if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map((error) => error.message).join('; ')}`);
+    if (document.errors.length > 0)
+      throw new Error(`${file}: ${document.errors.map((error) => error.message).join('; ')}`);
   }
-  return documents.map((document) => document.toJS() as unknown).filter((value) => value !== null && value !== undefined);
+  return documents
+    .map((document) => document.toJS() as unknown)
+    .filter((value) => value !== null && value !== undefined);
 }
 
-const manifestFiles = readdirSync(kubernetesDir).filter((file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml').sort();
+const manifestFiles = readdirSync(kubernetesDir)
+  .filter((file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml')
+  .sort();
 
 function loadManifests(): Manifest[] {
-  return manifestFiles.flatMap((file) => parseYaml(join(kubernetesDir, file)).map((value) => ({ ...(value as object), file }) as Manifest));
+  return manifestFiles.flatMap((file) =>
+    parseYaml(join(kubernetesDir, file)).map((value) => ({ ...(value as object), file }) as Manifest),
+  );
 }
 
 function ofKind<T>(manifests: Manifest[], kind: string): T[] {
@@ -145,7 +172,9 @@ function imageEnv(): Record<string, string> {
 /** Every variable name config.ts reads, from its reader calls (`reader.integer('PORT', ...)`). */
 function variablesTheGatewayReads(): Set<string> {
   const source = readFileSync(join(root, 'src', 'config.ts'), 'utf8');
-  const names = [...source.matchAll(/reader\.(?:string|required|integer|boolean|oneOf|list|headerValue)\(\s*'([A-Z][A-Z0-9_]*)'/g)].map((match) => match[1] ?? '');
+  const names = [
+    ...source.matchAll(/reader\.(?:string|required|integer|boolean|oneOf|list|headerValue)\(\s*'([A-Z][A-Z0-9_]*)'/g),
+  ].map((match) => match[1] ?? '');
   return new Set([...names, 'NODE_ENV']);
 }
 
@@ -161,7 +190,9 @@ function tryLoadConfig(env: Record<string, string>): { config?: Readonly<Config>
 // ---- Kubernetes checks ----
 
 const isSubset = (labels: Labels | undefined, of: Labels | undefined) =>
-  labels !== undefined && Object.keys(labels).length > 0 && Object.entries(labels).every(([key, value]) => of?.[key] === value);
+  labels !== undefined &&
+  Object.keys(labels).length > 0 &&
+  Object.entries(labels).every(([key, value]) => of?.[key] === value);
 
 function gatewayContainer(deployment: Deployment): Container {
   const [container, ...others] = deployment.spec.template.spec.containers;
@@ -171,12 +202,16 @@ function gatewayContainer(deployment: Deployment): Container {
 
 /** A named or numbered port of the container, as a number. */
 function containerPort(container: Container, port: string | number | undefined): number | undefined {
-  if (typeof port === 'number') return container.ports?.some((declared) => declared.containerPort === port) ? port : undefined;
+  if (typeof port === 'number')
+    return container.ports?.some((declared) => declared.containerPort === port) ? port : undefined;
   return container.ports?.find((declared) => declared.name === port)?.containerPort;
 }
 
 /** The container's environment as the kubelet would build it: image ENV, envFrom, then env. */
-function resolveEnv(manifests: Manifest[], container: Container): { env: Record<string, string>; problems: string[]; fromSecret: Set<string> } {
+function resolveEnv(
+  manifests: Manifest[],
+  container: Container,
+): { env: Record<string, string>; problems: string[]; fromSecret: Set<string> } {
   const problems: string[] = [];
   const fromSecret = new Set<string>();
   const dataOf = (kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> | undefined => {
@@ -204,12 +239,16 @@ function resolveEnv(manifests: Manifest[], container: Container): { env: Record<
     } else if (secretRef) {
       // The example Secret's placeholder stands in for the real value.
       const value = dataOf('Secret', secretRef.name)?.[secretRef.key];
-      if (value === undefined) problems.push(`${variable.name}: secretKeyRef ${secretRef.name}/${secretRef.key} is not in secret.example.yaml`);
+      if (value === undefined)
+        problems.push(
+          `${variable.name}: secretKeyRef ${secretRef.name}/${secretRef.key} is not in secret.example.yaml`,
+        );
       env[variable.name] = value ?? '';
       fromSecret.add(variable.name);
     } else if (configMapRef) {
       const value = dataOf('ConfigMap', configMapRef.name)?.[configMapRef.key];
-      if (value === undefined) problems.push(`${variable.name}: configMapKeyRef ${configMapRef.name}/${configMapRef.key} does not exist`);
+      if (value === undefined)
+        problems.push(`${variable.name}: configMapKeyRef ${configMapRef.name}/${configMapRef.key} does not exist`);
       env[variable.name] = value ?? '';
     } else {
       problems.push(`${variable.name}: neither a value nor a secretKeyRef/configMapKeyRef`);
@@ -223,7 +262,8 @@ function kindProblems(manifests: Manifest[]): string[] {
   for (const manifest of manifests) {
     const expected = manifest.kind === undefined ? undefined : API_VERSIONS[manifest.kind];
     if (expected === undefined) problems.push(`${manifest.file}: unexpected kind ${manifest.kind}`);
-    else if (manifest.apiVersion !== expected) problems.push(`${manifest.file}: ${manifest.kind} must use apiVersion ${expected} (got ${manifest.apiVersion})`);
+    else if (manifest.apiVersion !== expected)
+      problems.push(`${manifest.file}: ${manifest.kind} must use apiVersion ${expected} (got ${manifest.apiVersion})`);
     if (!manifest.metadata?.name) problems.push(`${manifest.file}: ${manifest.kind} has no metadata.name`);
   }
   for (const kind of REQUIRED_KINDS) {
@@ -247,27 +287,32 @@ function environmentProblems(manifests: Manifest[]): string[] {
   const { env, fromSecret } = resolveEnv(manifests, container);
   const { config, problems } = deploymentConfig(manifests);
   const known = variablesTheGatewayReads();
-  for (const name of Object.keys(env)) if (!known.has(name)) problems.push(`${name} is not a variable the gateway reads`);
+  for (const name of Object.keys(env))
+    if (!known.has(name)) problems.push(`${name} is not a variable the gateway reads`);
   if (config) {
     if (!config.production) problems.push('NODE_ENV must be production');
     if (config.host !== '0.0.0.0') problems.push(`HOST must be 0.0.0.0 in a pod (got ${config.host})`);
-    if (config.upstream.kind !== 'http' || config.upstream.secret === undefined) problems.push('CHATBOTKIT_SECRET must be set');
+    if (config.upstream.kind !== 'http' || config.upstream.secret === undefined)
+      problems.push('CHATBOTKIT_SECRET must be set');
     if (config.auth.mode === 'none') problems.push('AUTH_MODE must not be none');
-    if (config.limits.redisUrl === undefined) problems.push('REDIS_URL must be set so that replicas share rate-limit counters');
+    if (config.limits.redisUrl === undefined)
+      problems.push('REDIS_URL must be set so that replicas share rate-limit counters');
     if (config.logFormat !== 'json') problems.push('LOG_FORMAT must be json (pino-pretty is a dev dependency)');
   }
   // Credentials come from the Secret, never inline in the Deployment or the ConfigMap.
   const deploymentText = JSON.stringify(deployment);
   for (const secret of ofKind<DataObject>(manifests, 'Secret')) {
     for (const value of Object.values({ ...secret.stringData, ...secret.data })) {
-      if (deploymentText.includes(value)) problems.push(`the Deployment inlines the value of a Secret key ("${value}")`);
+      if (deploymentText.includes(value))
+        problems.push(`the Deployment inlines the value of a Secret key ("${value}")`);
     }
   }
   for (const name of Object.keys(env)) {
     if (SENSITIVE.test(name) && !fromSecret.has(name)) problems.push(`${name} must come from a secretKeyRef`);
   }
   for (const configMap of ofKind<DataObject>(manifests, 'ConfigMap')) {
-    for (const name of Object.keys({ ...configMap.data })) if (SENSITIVE.test(name)) problems.push(`ConfigMap holds ${name}: put it in the Secret`);
+    for (const name of Object.keys({ ...configMap.data }))
+      if (SENSITIVE.test(name)) problems.push(`ConfigMap holds ${name}: put it in the Secret`);
   }
   return problems;
 }
@@ -281,8 +326,10 @@ function podProblems(manifests: Manifest[]): string[] {
   const { config } = deploymentConfig(manifests);
   const port = config?.port;
 
-  if (!isSubset(deployment.spec.selector.matchLabels, podLabels)) problems.push('the Deployment selector does not match the pod labels');
-  if (!container.image || /:latest$|^[^:]+$/.test(container.image)) problems.push(`image needs an explicit tag (got ${container.image})`);
+  if (!isSubset(deployment.spec.selector.matchLabels, podLabels))
+    problems.push('the Deployment selector does not match the pod labels');
+  if (!container.image || /:latest$|^[^:]+$/.test(container.image))
+    problems.push(`image needs an explicit tag (got ${container.image})`);
   if (port === undefined || !container.ports?.some((declared) => declared.containerPort === port)) {
     problems.push(`no containerPort matches PORT (${port})`);
   }
@@ -292,7 +339,8 @@ function podProblems(manifests: Manifest[]): string[] {
   ];
   for (const [name, probe, path] of probes) {
     if (probe?.httpGet?.path !== path) problems.push(`${name} must GET ${path} (got ${probe?.httpGet?.path})`);
-    if (port === undefined || containerPort(container, probe?.httpGet?.port) !== port) problems.push(`${name} must hit the PORT the gateway listens on (${port})`);
+    if (port === undefined || containerPort(container, probe?.httpGet?.port) !== port)
+      problems.push(`${name} must hit the PORT the gateway listens on (${port})`);
   }
 
   const cpuRequest = cpuCores(container.resources?.requests?.['cpu']);
@@ -305,12 +353,16 @@ function podProblems(manifests: Manifest[]): string[] {
   // Effective settings: the container's override the pod's.
   const security = { ...pod.securityContext, ...container.securityContext };
   if (security.runAsNonRoot !== true) problems.push('securityContext.runAsNonRoot must be true');
-  if (security.runAsUser !== NODE_USER_ID) problems.push(`securityContext.runAsUser must be ${NODE_USER_ID} (the image's node user)`);
+  if (security.runAsUser !== NODE_USER_ID)
+    problems.push(`securityContext.runAsUser must be ${NODE_USER_ID} (the image's node user)`);
   if (security.readOnlyRootFilesystem !== true) problems.push('securityContext.readOnlyRootFilesystem must be true');
-  if (security.allowPrivilegeEscalation !== false) problems.push('securityContext.allowPrivilegeEscalation must be false');
+  if (security.allowPrivilegeEscalation !== false)
+    problems.push('securityContext.allowPrivilegeEscalation must be false');
   if (security.privileged === true) problems.push('securityContext.privileged must not be set');
-  if (!security.capabilities?.drop?.includes('ALL') || (security.capabilities.add ?? []).length > 0) problems.push('securityContext.capabilities must drop ALL and add none');
-  if (security.seccompProfile?.type !== 'RuntimeDefault') problems.push('securityContext.seccompProfile.type must be RuntimeDefault');
+  if (!security.capabilities?.drop?.includes('ALL') || (security.capabilities.add ?? []).length > 0)
+    problems.push('securityContext.capabilities must drop ALL and add none');
+  if (security.seccompProfile?.type !== 'RuntimeDefault')
+    problems.push('securityContext.seccompProfile.type must be RuntimeDefault');
   if (pod.automountServiceAccountToken !== false) problems.push('automountServiceAccountToken must be false');
 
   // SIGTERM comes after preStop; the gateway then drains for SHUTDOWN_TIMEOUT_MS, then closes
@@ -319,17 +371,22 @@ function podProblems(manifests: Manifest[]): string[] {
   const grace = pod.terminationGracePeriodSeconds ?? 30;
   if (preStop < 1) problems.push('a preStop sleep must let the Service drop the endpoint before SIGTERM');
   if (config && grace < preStop + config.shutdownTimeoutMs / 1000 + 2) {
-    problems.push(`terminationGracePeriodSeconds (${grace}) must exceed preStop (${preStop} s) + SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs / 1000} s) + 2 s`);
+    problems.push(
+      `terminationGracePeriodSeconds (${grace}) must exceed preStop (${preStop} s) + SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs / 1000} s) + 2 s`,
+    );
   }
 
   const autoscaler = ofKind<Autoscaler>(manifests, 'HorizontalPodAutoscaler')[0];
   const replicas = Math.min(deployment.spec.replicas ?? Infinity, autoscaler?.spec.minReplicas ?? 1);
   if (!(replicas >= 2)) problems.push(`at least 2 replicas (Deployment replicas and HPA minReplicas), got ${replicas}`);
   const spreads = (pod.topologySpreadConstraints ?? []).some(
-    (constraint) => constraint.topologyKey === 'kubernetes.io/hostname' && isSubset(constraint.labelSelector?.matchLabels, podLabels),
+    (constraint) =>
+      constraint.topologyKey === 'kubernetes.io/hostname' && isSubset(constraint.labelSelector?.matchLabels, podLabels),
   );
   if (!spreads && !JSON.stringify(pod.affinity?.podAntiAffinity ?? {}).includes('kubernetes.io/hostname')) {
-    problems.push('replicas must spread across nodes (topologySpreadConstraints or podAntiAffinity on kubernetes.io/hostname)');
+    problems.push(
+      'replicas must spread across nodes (topologySpreadConstraints or podAntiAffinity on kubernetes.io/hostname)',
+    );
   }
   return problems;
 }
@@ -359,8 +416,10 @@ function serviceProblems(manifests: Manifest[]): string[] {
   const service = only<Service>(manifests, 'Service');
   const container = gatewayContainer(deployment);
   const { config } = deploymentConfig(manifests);
-  if ((service.spec.type ?? 'ClusterIP') !== 'ClusterIP') problems.push(`Service type must be ClusterIP (got ${service.spec.type})`);
-  if (!isSubset(service.spec.selector, deployment.spec.template.metadata.labels)) problems.push('the Service selector does not match the pod labels');
+  if ((service.spec.type ?? 'ClusterIP') !== 'ClusterIP')
+    problems.push(`Service type must be ClusterIP (got ${service.spec.type})`);
+  if (!isSubset(service.spec.selector, deployment.spec.template.metadata.labels))
+    problems.push('the Service selector does not match the pod labels');
   const http = service.spec.ports.find((port) => port.name === 'http');
   if (http?.port !== 80) problems.push('the Service must expose port 80 named http');
   if (config === undefined || containerPort(container, http?.targetPort ?? http?.port) !== config.port) {
@@ -381,15 +440,20 @@ function autoscalingProblems(manifests: Manifest[]): string[] {
   const minReplicas = autoscaler.spec.minReplicas ?? 1;
   if (minReplicas < 2) problems.push('HPA minReplicas must be at least 2');
   if (!(autoscaler.spec.maxReplicas > minReplicas)) problems.push('HPA maxReplicas must exceed minReplicas');
-  const cpu = autoscaler.spec.metrics?.find((metric) => metric.type === 'Resource' && metric.resource?.name === 'cpu')?.resource?.target;
+  const cpu = autoscaler.spec.metrics?.find((metric) => metric.type === 'Resource' && metric.resource?.name === 'cpu')
+    ?.resource?.target;
   const utilization = cpu?.averageUtilization ?? 0;
-  if (cpu?.type !== 'Utilization' || utilization <= 0 || utilization > 100) problems.push('the HPA must target a CPU utilization between 1 and 100 %');
+  if (cpu?.type !== 'Utilization' || utilization <= 0 || utilization > 100)
+    problems.push('the HPA must target a CPU utilization between 1 and 100 %');
 
-  if (!isSubset(budget.spec.selector?.matchLabels, deployment.spec.template.metadata.labels)) problems.push('the PDB selector does not match the pod labels');
+  if (!isSubset(budget.spec.selector?.matchLabels, deployment.spec.template.metadata.labels))
+    problems.push('the PDB selector does not match the pod labels');
   const { minAvailable, maxUnavailable } = budget.spec;
-  if ((minAvailable === undefined) === (maxUnavailable === undefined)) problems.push('the PDB needs exactly one of minAvailable and maxUnavailable');
+  if ((minAvailable === undefined) === (maxUnavailable === undefined))
+    problems.push('the PDB needs exactly one of minAvailable and maxUnavailable');
   // A budget that can never be met blocks every node drain.
-  if (typeof minAvailable === 'number' && minAvailable >= minReplicas) problems.push('PDB minAvailable must be below HPA minReplicas');
+  if (typeof minAvailable === 'number' && minAvailable >= minReplicas)
+    problems.push('PDB minAvailable must be below HPA minReplicas');
   if (maxUnavailable === 0 || maxUnavailable === '0%') problems.push('PDB maxUnavailable 0 blocks every node drain');
   return problems;
 }
@@ -406,7 +470,10 @@ interface ComposeService {
   volumes?: string[];
   configs?: { source: string; target: string }[];
 }
-interface Compose { services: Record<string, ComposeService>; configs?: Record<string, { content?: string; file?: string }> }
+interface Compose {
+  services: Record<string, ComposeService>;
+  configs?: Record<string, { content?: string; file?: string }>;
+}
 
 function loadCompose(): Compose {
   const [compose] = parseYaml(join(root, 'docker-compose.yml'));
@@ -417,8 +484,11 @@ function loadCompose(): Compose {
 function composeEnv(service: ComposeService): Record<string, string> {
   const entries = Array.isArray(service.environment)
     ? service.environment.map((entry) => entry.split(/=(.*)/s).slice(0, 2) as [string, string])
-    : Object.entries(service.environment ?? {}).map(([name, value]) => [name, value === null ? '' : String(value)] as [string, string]);
-  const interpolate = (value: string) => value.replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_whole, fallback: string | undefined) => fallback ?? '');
+    : Object.entries(service.environment ?? {}).map(
+        ([name, value]) => [name, value === null ? '' : String(value)] as [string, string],
+      );
+  const interpolate = (value: string) =>
+    value.replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_whole, fallback: string | undefined) => fallback ?? '');
   return Object.fromEntries(entries.map(([name, value]) => [name, interpolate(value ?? '')]));
 }
 
@@ -439,11 +509,13 @@ function composeProblems(compose: Compose): string[] {
   if (!gateway || !redis || !router) return ['docker-compose.yml needs the services gateway, redis and router'];
   const context = typeof gateway.build === 'string' ? gateway.build : gateway.build?.context;
   const dockerfile = typeof gateway.build === 'object' ? gateway.build.dockerfile : undefined;
-  if (context !== '.' || (dockerfile ?? 'Dockerfile') !== 'Dockerfile') problems.push('the gateway must be built from ./Dockerfile');
+  if (context !== '.' || (dockerfile ?? 'Dockerfile') !== 'Dockerfile')
+    problems.push('the gateway must be built from ./Dockerfile');
 
   const env = composeEnv(gateway);
   const known = variablesTheGatewayReads();
-  for (const name of Object.keys(env)) if (!known.has(name)) problems.push(`${name} is not a variable the gateway reads`);
+  for (const name of Object.keys(env))
+    if (!known.has(name)) problems.push(`${name} is not a variable the gateway reads`);
   const { config, problems: configProblems } = tryLoadConfig({ ...imageEnv(), ...env });
   problems.push(...configProblems);
   if (config) {
@@ -452,10 +524,12 @@ function composeProblems(compose: Compose): string[] {
     if (config.logFormat !== 'json') problems.push('LOG_FORMAT must be json in the image');
     const redisUrl = config.limits.redisUrl === undefined ? undefined : new URL(config.limits.redisUrl);
     if (redisUrl?.hostname !== 'redis') problems.push('REDIS_URL must point at the redis service');
-    if (seconds(gateway.stop_grace_period) <= config.shutdownTimeoutMs / 1000) problems.push('stop_grace_period must exceed SHUTDOWN_TIMEOUT_MS');
+    if (seconds(gateway.stop_grace_period) <= config.shutdownTimeoutMs / 1000)
+      problems.push('stop_grace_period must exceed SHUTDOWN_TIMEOUT_MS');
     // The router routes to the gateway by its service name and the port it listens on.
     const routed = /url:\s*'([^']+)'/.exec(routerConfigText(compose))?.[1];
-    if (routed !== `http://gateway:${config.port}/graphql`) problems.push(`the router must route to http://gateway:${config.port}/graphql (got ${routed})`);
+    if (routed !== `http://gateway:${config.port}/graphql`)
+      problems.push(`the router must route to http://gateway:${config.port}/graphql (got ${routed})`);
   }
   if (gateway.read_only !== true) problems.push('the gateway must run with a read-only root filesystem');
 
@@ -529,7 +603,10 @@ describe('docker-compose.yml', () => {
     const emulator = await startEmulator();
     const sessions = await startGateway(emulator.url, { upstream: 'EMULATOR' });
     const router = createGatewayRuntime({
-      supergraph: { type: 'dev', services: [{ name: /name:\s*'([^']+)'/.exec(text)?.[1] ?? 'sessions', url: sessions.url }] },
+      supergraph: {
+        type: 'dev',
+        services: [{ name: /name:\s*'([^']+)'/.exec(text)?.[1] ?? 'sessions', url: sessions.url }],
+      },
       propagateHeaders,
       logging: false,
     });
@@ -537,12 +614,19 @@ describe('docker-compose.yml', () => {
       const response = await router.fetch('http://router/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-request-id': 'compose-req-1' },
-        body: JSON.stringify({ query: 'mutation { createConversationSession(input: { conversationId: "conv_compose" }) { __typename ... on ConversationSession { conversationId } } }' }),
+        body: JSON.stringify({
+          query:
+            'mutation { createConversationSession(input: { conversationId: "conv_compose" }) { __typename ... on ConversationSession { conversationId } } }',
+        }),
       });
-      expect(await response.json()).toEqual({ data: { createConversationSession: { __typename: 'ConversationSession', conversationId: 'conv_compose' } } });
+      expect(await response.json()).toEqual({
+        data: { createConversationSession: { __typename: 'ConversationSession', conversationId: 'conv_compose' } },
+      });
       expect(sessions.logs.join('')).toContain('"requestId":"compose-req-1"');
       // The direct subgraph still answers, as the compose file's :4001 exposes it.
-      expect((await postGraphQL(sessions.url, '{ sessionGateway { upstream } }')).body).toEqual({ data: { sessionGateway: { upstream: 'EMULATOR' } } });
+      expect((await postGraphQL(sessions.url, '{ sessionGateway { upstream } }')).body).toEqual({
+        data: { sessionGateway: { upstream: 'EMULATOR' } },
+      });
     } finally {
       await router.dispose();
       await sessions.close();
@@ -562,37 +646,244 @@ describe('the checks above catch a broken manifest', () => {
     container(manifests).env = env;
   };
   const mutations: Mutation[] = [
-    ['an old apiVersion', (m) => { only<Manifest>(m, 'PodDisruptionBudget').apiVersion = 'policy/v1beta1'; }, kindProblems, 'policy/v1'],
-    ['a missing Service', (m) => { m.splice(m.findIndex((x) => x.kind === 'Service'), 1); }, kindProblems, 'one Service'],
+    [
+      'an old apiVersion',
+      (m) => {
+        only<Manifest>(m, 'PodDisruptionBudget').apiVersion = 'policy/v1beta1';
+      },
+      kindProblems,
+      'policy/v1',
+    ],
+    [
+      'a missing Service',
+      (m) => {
+        m.splice(
+          m.findIndex((x) => x.kind === 'Service'),
+          1,
+        );
+      },
+      kindProblems,
+      'one Service',
+    ],
     ['an invalid setting', (m) => setEnv(m, 'SHUTDOWN_TIMEOUT_MS', 'ten'), environmentProblems, 'SHUTDOWN_TIMEOUT_MS'],
-    ['a variable the gateway does not read', (m) => setEnv(m, 'SHUTDOWN_TIMEOUT', '10000'), environmentProblems, 'SHUTDOWN_TIMEOUT is not'],
+    [
+      'a variable the gateway does not read',
+      (m) => setEnv(m, 'SHUTDOWN_TIMEOUT', '10000'),
+      environmentProblems,
+      'SHUTDOWN_TIMEOUT is not',
+    ],
     ['AUTH_MODE none', (m) => setEnv(m, 'AUTH_MODE', 'none'), environmentProblems, 'AUTH_MODE'],
-    ['an inlined secret', (m) => setEnv(m, 'CHATBOTKIT_SECRET', 'sk-inline'), environmentProblems, 'CHATBOTKIT_SECRET must come from a secretKeyRef'],
-    ['a secret in the ConfigMap', (m) => { only<DataObject>(m, 'ConfigMap').data = { ...only<DataObject>(m, 'ConfigMap').data, JWT_SECRET: 'x'.repeat(40) }; }, environmentProblems, 'ConfigMap holds JWT_SECRET'],
+    [
+      'an inlined secret',
+      (m) => setEnv(m, 'CHATBOTKIT_SECRET', 'sk-inline'),
+      environmentProblems,
+      'CHATBOTKIT_SECRET must come from a secretKeyRef',
+    ],
+    [
+      'a secret in the ConfigMap',
+      (m) => {
+        only<DataObject>(m, 'ConfigMap').data = {
+          ...only<DataObject>(m, 'ConfigMap').data,
+          JWT_SECRET: 'x'.repeat(40),
+        };
+      },
+      environmentProblems,
+      'ConfigMap holds JWT_SECRET',
+    ],
     ['a PORT the probes miss', (m) => setEnv(m, 'PORT', '8080'), podProblems, 'readinessProbe must hit'],
-    ['a wrong probe path', (m) => { container(m).livenessProbe = { httpGet: { path: '/readyz', port: 'http' } }; }, podProblems, 'livenessProbe must GET /healthz'],
-    ['no memory limit', (m) => { delete container(m).resources?.limits; }, podProblems, 'limits.memory'],
-    ['a writable root filesystem', (m) => { container(m).securityContext = { ...container(m).securityContext, readOnlyRootFilesystem: false }; }, podProblems, 'readOnlyRootFilesystem'],
-    ['root', (m) => { container(m).securityContext = { ...container(m).securityContext, runAsUser: 0 }; }, podProblems, 'runAsUser'],
-    ['an added capability', (m) => { container(m).securityContext = { ...container(m).securityContext, capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] } }; }, podProblems, 'capabilities'],
-    ['a mounted token', (m) => { deployment(m).spec.template.spec.automountServiceAccountToken = true; }, podProblems, 'automountServiceAccountToken'],
-    ['a drain longer than the grace period', (m) => setEnv(m, 'SHUTDOWN_TIMEOUT_MS', '30000'), podProblems, 'terminationGracePeriodSeconds'],
-    ['no preStop sleep', (m) => { delete container(m).lifecycle; }, podProblems, 'preStop'],
-    ['one replica', (m) => { only<Autoscaler>(m, 'HorizontalPodAutoscaler').spec.minReplicas = 1; }, podProblems, 'at least 2 replicas'],
-    ['no spread across nodes', (m) => { delete deployment(m).spec.template.spec.topologySpreadConstraints; }, podProblems, 'spread across nodes'],
-    ['a Service port by the wrong name', (m) => { only<Service>(m, 'Service').spec.ports = [{ name: 'http', port: 80, targetPort: 'web' }]; }, serviceProblems, 'must target the container port'],
-    ['a Service selecting other pods', (m) => { only<Service>(m, 'Service').spec.selector = { app: 'other' }; }, serviceProblems, 'selector'],
-    ['an HPA aimed elsewhere', (m) => { only<Autoscaler>(m, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name = 'other'; }, autoscalingProblems, 'the HPA must scale'],
-    ['no REDIS_URL', (m) => { container(m).env = container(m).env?.filter((variable) => variable.name !== 'REDIS_URL') ?? []; }, environmentProblems, 'REDIS_URL must be set'],
-    ['a Secret key the example lacks', (m) => { container(m).env?.push({ name: 'JWT_SECRET', valueFrom: { secretKeyRef: { name: 'chatbotkit-session-gateway', key: 'JWT_SECRET' } } }); }, environmentProblems, 'not in secret.example.yaml'],
-    ['no CPU request', (m) => { delete container(m).resources?.requests?.['cpu']; }, podProblems, 'requests.cpu'],
-    ['an image without a tag', (m) => { container(m).image = 'chatbotkit-session-gateway'; }, podProblems, 'explicit tag'],
-    ['privilege escalation', (m) => { container(m).securityContext = { ...container(m).securityContext, allowPrivilegeEscalation: true }; }, podProblems, 'allowPrivilegeEscalation'],
-    ['no seccomp profile', (m) => { delete deployment(m).spec.template.spec.securityContext?.seccompProfile; }, podProblems, 'seccompProfile'],
-    ['a selector that misses the pods', (m) => { deployment(m).spec.selector = { matchLabels: { app: 'other' } }; }, podProblems, 'Deployment selector'],
-    ['an HPA on memory only', (m) => { only<Autoscaler>(m, 'HorizontalPodAutoscaler').spec.metrics = [{ type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } }]; }, autoscalingProblems, 'CPU utilization'],
-    ['a PDB selecting other pods', (m) => { only<DisruptionBudget>(m, 'PodDisruptionBudget').spec.selector = { matchLabels: { app: 'other' } }; }, autoscalingProblems, 'PDB selector'],
-    ['a PDB that blocks drains', (m) => { only<DisruptionBudget>(m, 'PodDisruptionBudget').spec = { ...only<DisruptionBudget>(m, 'PodDisruptionBudget').spec, maxUnavailable: 0 }; }, autoscalingProblems, 'blocks every node drain'],
+    [
+      'a wrong probe path',
+      (m) => {
+        container(m).livenessProbe = { httpGet: { path: '/readyz', port: 'http' } };
+      },
+      podProblems,
+      'livenessProbe must GET /healthz',
+    ],
+    [
+      'no memory limit',
+      (m) => {
+        delete container(m).resources?.limits;
+      },
+      podProblems,
+      'limits.memory',
+    ],
+    [
+      'a writable root filesystem',
+      (m) => {
+        container(m).securityContext = { ...container(m).securityContext, readOnlyRootFilesystem: false };
+      },
+      podProblems,
+      'readOnlyRootFilesystem',
+    ],
+    [
+      'root',
+      (m) => {
+        container(m).securityContext = { ...container(m).securityContext, runAsUser: 0 };
+      },
+      podProblems,
+      'runAsUser',
+    ],
+    [
+      'an added capability',
+      (m) => {
+        container(m).securityContext = {
+          ...container(m).securityContext,
+          capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
+        };
+      },
+      podProblems,
+      'capabilities',
+    ],
+    [
+      'a mounted token',
+      (m) => {
+        deployment(m).spec.template.spec.automountServiceAccountToken = true;
+      },
+      podProblems,
+      'automountServiceAccountToken',
+    ],
+    [
+      'a drain longer than the grace period',
+      (m) => setEnv(m, 'SHUTDOWN_TIMEOUT_MS', '30000'),
+      podProblems,
+      'terminationGracePeriodSeconds',
+    ],
+    [
+      'no preStop sleep',
+      (m) => {
+        delete container(m).lifecycle;
+      },
+      podProblems,
+      'preStop',
+    ],
+    [
+      'one replica',
+      (m) => {
+        only<Autoscaler>(m, 'HorizontalPodAutoscaler').spec.minReplicas = 1;
+      },
+      podProblems,
+      'at least 2 replicas',
+    ],
+    [
+      'no spread across nodes',
+      (m) => {
+        delete deployment(m).spec.template.spec.topologySpreadConstraints;
+      },
+      podProblems,
+      'spread across nodes',
+    ],
+    [
+      'a Service port by the wrong name',
+      (m) => {
+        only<Service>(m, 'Service').spec.ports = [{ name: 'http', port: 80, targetPort: 'web' }];
+      },
+      serviceProblems,
+      'must target the container port',
+    ],
+    [
+      'a Service selecting other pods',
+      (m) => {
+        only<Service>(m, 'Service').spec.selector = { app: 'other' };
+      },
+      serviceProblems,
+      'selector',
+    ],
+    [
+      'an HPA aimed elsewhere',
+      (m) => {
+        only<Autoscaler>(m, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name = 'other';
+      },
+      autoscalingProblems,
+      'the HPA must scale',
+    ],
+    [
+      'no REDIS_URL',
+      (m) => {
+        container(m).env = container(m).env?.filter((variable) => variable.name !== 'REDIS_URL') ?? [];
+      },
+      environmentProblems,
+      'REDIS_URL must be set',
+    ],
+    [
+      'a Secret key the example lacks',
+      (m) => {
+        container(m).env?.push({
+          name: 'JWT_SECRET',
+          valueFrom: { secretKeyRef: { name: 'chatbotkit-session-gateway', key: 'JWT_SECRET' } },
+        });
+      },
+      environmentProblems,
+      'not in secret.example.yaml',
+    ],
+    [
+      'no CPU request',
+      (m) => {
+        delete container(m).resources?.requests?.['cpu'];
+      },
+      podProblems,
+      'requests.cpu',
+    ],
+    [
+      'an image without a tag',
+      (m) => {
+        container(m).image = 'chatbotkit-session-gateway';
+      },
+      podProblems,
+      'explicit tag',
+    ],
+    [
+      'privilege escalation',
+      (m) => {
+        container(m).securityContext = { ...container(m).securityContext, allowPrivilegeEscalation: true };
+      },
+      podProblems,
+      'allowPrivilegeEscalation',
+    ],
+    [
+      'no seccomp profile',
+      (m) => {
+        delete deployment(m).spec.template.spec.securityContext?.seccompProfile;
+      },
+      podProblems,
+      'seccompProfile',
+    ],
+    [
+      'a selector that misses the pods',
+      (m) => {
+        deployment(m).spec.selector = { matchLabels: { app: 'other' } };
+      },
+      podProblems,
+      'Deployment selector',
+    ],
+    [
+      'an HPA on memory only',
+      (m) => {
+        only<Autoscaler>(m, 'HorizontalPodAutoscaler').spec.metrics = [
+          { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } },
+        ];
+      },
+      autoscalingProblems,
+      'CPU utilization',
+    ],
+    [
+      'a PDB selecting other pods',
+      (m) => {
+        only<DisruptionBudget>(m, 'PodDisruptionBudget').spec.selector = { matchLabels: { app: 'other' } };
+      },
+      autoscalingProblems,
+      'PDB selector',
+    ],
+    [
+      'a PDB that blocks drains',
+      (m) => {
+        only<DisruptionBudget>(m, 'PodDisruptionBudget').spec = {
+          ...only<DisruptionBudget>(m, 'PodDisruptionBudget').spec,
+          maxUnavailable: 0,
+        };
+      },
+      autoscalingProblems,
+      'blocks every node drain',
+    ],
   ];
 
   it.each(mutations)('%s', (_name, mutate, check, expected) => {
@@ -602,13 +893,59 @@ describe('the checks above catch a broken manifest', () => {
   });
 
   const composeMutations: [string, (compose: Compose) => void, string][] = [
-    ['a pretty log format in the image', (c) => { Object.assign(c.services['gateway']?.environment ?? {}, { LOG_FORMAT: 'pretty' }); }, 'LOG_FORMAT'],
-    ['an invalid setting', (c) => { Object.assign(c.services['gateway']?.environment ?? {}, { PORT: 'http' }); }, 'PORT'],
-    ['a short stop grace period', (c) => { Object.assign(c.services['gateway'] ?? {}, { stop_grace_period: '5s' }); }, 'stop_grace_period'],
-    ['a variable the gateway does not read', (c) => { Object.assign(c.services['gateway']?.environment ?? {}, { REDIS_HOST: 'redis' }); }, 'REDIS_HOST is not'],
-    ['a router without the forwarded headers', (c) => { c.configs = { 'router-config': { content: routerConfigText(c).replace('propagateHeaders,', '') } }; }, 'propagateHeaders'],
-    ['an image instead of the Dockerfile', (c) => { const gateway = c.services['gateway']; if (gateway) { delete gateway.build; gateway.image = 'chatbotkit-session-gateway'; } }, 'built from ./Dockerfile'],
-    ['a router pointed at another port', (c) => { Object.assign(c.services['gateway']?.environment ?? {}, { PORT: '4100' }); }, 'the router must route'],
+    [
+      'a pretty log format in the image',
+      (c) => {
+        Object.assign(c.services['gateway']?.environment ?? {}, { LOG_FORMAT: 'pretty' });
+      },
+      'LOG_FORMAT',
+    ],
+    [
+      'an invalid setting',
+      (c) => {
+        Object.assign(c.services['gateway']?.environment ?? {}, { PORT: 'http' });
+      },
+      'PORT',
+    ],
+    [
+      'a short stop grace period',
+      (c) => {
+        Object.assign(c.services['gateway'] ?? {}, { stop_grace_period: '5s' });
+      },
+      'stop_grace_period',
+    ],
+    [
+      'a variable the gateway does not read',
+      (c) => {
+        Object.assign(c.services['gateway']?.environment ?? {}, { REDIS_HOST: 'redis' });
+      },
+      'REDIS_HOST is not',
+    ],
+    [
+      'a router without the forwarded headers',
+      (c) => {
+        c.configs = { 'router-config': { content: routerConfigText(c).replace('propagateHeaders,', '') } };
+      },
+      'propagateHeaders',
+    ],
+    [
+      'an image instead of the Dockerfile',
+      (c) => {
+        const gateway = c.services['gateway'];
+        if (gateway) {
+          delete gateway.build;
+          gateway.image = 'chatbotkit-session-gateway';
+        }
+      },
+      'built from ./Dockerfile',
+    ],
+    [
+      'a router pointed at another port',
+      (c) => {
+        Object.assign(c.services['gateway']?.environment ?? {}, { PORT: '4100' });
+      },
+      'the router must route',
+    ],
   ];
 
   it.each(composeMutations)('docker-compose.yml: %s', (_name, mutate, expected) => {

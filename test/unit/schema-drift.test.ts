@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { printPublicSchema, printSubgraphSdl, SCHEMA_FILE, SUBGRAPH_FILE } from '../scripts/print-schema.ts';
+import { printPublicSchema, printSubgraphSdl, SCHEMA_FILE, SUBGRAPH_FILE } from '../../scripts/print-schema.ts';
 
 describe('the committed schema files (run `npm run schema:print` after changing the schema)', () => {
   it('schema/schema.graphql matches the public schema the code prints', () => {
@@ -18,7 +18,9 @@ describe('the public schema', () => {
   it('has the shape the product promises', () => {
     expect(printed).toContain('input: CreateConversationSessionInput!\n  ): CreateConversationSessionResult!');
     expect(printed).toMatch(/union CreateConversationSessionResult = .*ConversationSession/);
-    expect(printed).toMatch(/type ConversationSession \{[^}]*conversation: Conversation![^}]*conversationId: ID![^}]*expiresAt: DateTime![^}]*token: String!/s);
+    expect(printed).toMatch(
+      /type ConversationSession \{[^}]*conversation: Conversation![^}]*conversationId: ID![^}]*expiresAt: DateTime![^}]*token: String!/s,
+    );
     expect(printed).toMatch(/interface Error \{[^}]*code: String![^}]*message: String!/s);
   });
 

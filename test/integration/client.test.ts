@@ -1,14 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatBotKitClient, encodeQuery, parseRetryAfter, resolveApiPath } from '../src/chatbotkit/client.ts';
-import { ConversationSessionClient } from '../src/chatbotkit/conversation-session.ts';
+import { ChatBotKitClient, encodeQuery, parseRetryAfter, resolveApiPath } from '../../src/chatbotkit/client.ts';
+import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
 import {
   InvalidArgumentError,
   MalformedResponseError,
   UpstreamResponseError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
-} from '../src/chatbotkit/errors.ts';
-import { sessionBody, startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
+} from '../../src/chatbotkit/errors.ts';
+import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 let upstream: ScriptedUpstream;
 let client: ConversationSessionClient;
@@ -84,18 +84,24 @@ describe('ConversationSessionClient.create', () => {
     ['x'.repeat(65), 'too long'],
     ['conv\n1', 'a newline'],
   ])('refuses conversation id %j (%s) without calling the upstream', async (conversationId) => {
-    await expect(connect().create(conversationId)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'conversationId' });
+    await expect(connect().create(conversationId)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      argument: 'conversationId',
+    });
     expect(upstream.requests).toHaveLength(0);
   });
 
-  it.each([0, -5, 1.5, 86_401, Number.NaN])('refuses durationInSeconds %s without calling the upstream', async (duration) => {
-    const error = await connect()
-      .create('conv1', { durationInSeconds: duration })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect(error).toMatchObject({ argument: 'durationInSeconds' });
-    expect(upstream.requests).toHaveLength(0);
-  });
+  it.each([0, -5, 1.5, 86_401, Number.NaN])(
+    'refuses durationInSeconds %s without calling the upstream',
+    async (duration) => {
+      const error = await connect()
+        .create('conv1', { durationInSeconds: duration })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ argument: 'durationInSeconds' });
+      expect(upstream.requests).toHaveLength(0);
+    },
+  );
 });
 
 describe('upstream errors', () => {
@@ -126,7 +132,11 @@ describe('upstream errors', () => {
   });
 
   it('reads Retry-After on a 429', async () => {
-    upstream.reply({ status: 429, body: { message: 'slow down', code: 'TOO_MANY_REQUESTS' }, headers: { 'retry-after': '7' } });
+    upstream.reply({
+      status: 429,
+      body: { message: 'slow down', code: 'TOO_MANY_REQUESTS' },
+      headers: { 'retry-after': '7' },
+    });
     await expect(connect().create('conv1')).rejects.toMatchObject({ status: 429, retryAfterSeconds: 7 });
   });
 
@@ -143,7 +153,11 @@ describe('upstream errors', () => {
 
   it('keeps the status of an error answer larger than 1 MiB', async () => {
     upstream.reply({ status: 429, body: 'x'.repeat(2 * 1024 * 1024), headers: { 'retry-after': '3' } });
-    await expect(connect().create('conv1')).rejects.toMatchObject({ status: 429, upstreamCode: 'GENERIC_ERROR', retryAfterSeconds: 3 });
+    await expect(connect().create('conv1')).rejects.toMatchObject({
+      status: 429,
+      upstreamCode: 'GENERIC_ERROR',
+      retryAfterSeconds: 3,
+    });
   });
 });
 
@@ -185,7 +199,9 @@ describe('transport failures', () => {
 
   it('honours a per-call timeout', async () => {
     upstream.reply({ status: 200, body: sessionBody(), delayMs: 1_000 });
-    await expect(connect({ timeout: 10_000 }).create('conv1', {}, { timeout: 200 })).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    await expect(connect({ timeout: 10_000 }).create('conv1', {}, { timeout: 200 })).rejects.toBeInstanceOf(
+      UpstreamTimeoutError,
+    );
   });
 
   it('reports a reset connection as unavailable', async () => {
@@ -222,15 +238,23 @@ describe('clientFetch', () => {
   it('encodes a nested query as key.sub=value and uses GET without a body', async () => {
     upstream.reply({ status: 200, body: { items: [] } });
     const generic = new ChatBotKitClient({ baseUrl: upstream.url });
-    await generic.clientFetch('/api/v1/conversation/list', { query: { take: 5, meta: { tag: 'a b' }, skip: undefined } });
+    await generic.clientFetch('/api/v1/conversation/list', {
+      query: { take: 5, meta: { tag: 'a b' }, skip: undefined },
+    });
     await generic.close();
-    expect(upstream.requests[0]).toMatchObject({ method: 'GET', url: '/api/v1/conversation/list?take=5&meta.tag=a+b', body: '' });
+    expect(upstream.requests[0]).toMatchObject({
+      method: 'GET',
+      url: '/api/v1/conversation/list?take=5&meta.tag=a+b',
+      body: '',
+    });
   });
 
   it('sends a file as multipart field "file"', async () => {
     upstream.reply({ status: 200, body: {} });
     const generic = new ChatBotKitClient({ baseUrl: upstream.url });
-    await generic.clientFetch('/api/v1/file/upload', { file: { data: 'hello file', name: 'a.txt', type: 'text/plain' } });
+    await generic.clientFetch('/api/v1/file/upload', {
+      file: { data: 'hello file', name: 'a.txt', type: 'text/plain' },
+    });
     await generic.close();
     const [request] = upstream.requests;
     expect(request?.method).toBe('POST');

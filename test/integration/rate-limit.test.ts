@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRateLimiter, type RateLimitDecision, type RateLimiter, type RateLimiterOptions } from '../src/rate-limit.ts';
-import { REDIS_SERVER, startRedis, type TestRedis } from './helpers/redis.ts';
+import {
+  createRateLimiter,
+  type RateLimitDecision,
+  type RateLimiter,
+  type RateLimiterOptions,
+} from '../../src/rate-limit.ts';
+import { REDIS_SERVER, startRedis, type TestRedis } from '../helpers/redis.ts';
 
 // Debian's redis-server, which .ci/run installs; the Redis tests skip only where it cannot be installed.
-if (!REDIS_SERVER) console.warn('SKIPPING the Redis rate-limit tests: redis-server is not on PATH (apt-get install -y redis-server)');
+if (!REDIS_SERVER)
+  console.warn('SKIPPING the Redis rate-limit tests: redis-server is not on PATH (apt-get install -y redis-server)');
 
 // Windows far longer than a test, so no budget comes back while one runs.
 const WINDOW_SECONDS = 600;
@@ -19,7 +25,9 @@ async function consumeTimes(limiter: RateLimiter, key: string, times: number): P
 function expectRefused(decision: RateLimitDecision | undefined): void {
   expect(decision).toEqual({ allowed: false, retryAfterSeconds: expect.any(Number) });
   const { retryAfterSeconds } = decision as { retryAfterSeconds: number };
-  expect(Number.isInteger(retryAfterSeconds) && retryAfterSeconds >= 1 && retryAfterSeconds <= WINDOW_SECONDS).toBe(true);
+  expect(Number.isInteger(retryAfterSeconds) && retryAfterSeconds >= 1 && retryAfterSeconds <= WINDOW_SECONDS).toBe(
+    true,
+  );
 }
 
 describe('rate limit in memory', () => {
@@ -35,7 +43,15 @@ describe('rate limit in memory', () => {
 
   it('gives every caller identity its own budget, whatever the string', async () => {
     const limiter = createRateLimiter({ points: 1, durationSeconds: WINDOW_SECONDS });
-    const identities = ['jwt:alice', 'jwt:bob', 'ip:127.0.0.1', 'key:', '', 'jwt:' + 'x'.repeat(100_000), 'jwt:ålice\n*:{}'];
+    const identities = [
+      'jwt:alice',
+      'jwt:bob',
+      'ip:127.0.0.1',
+      'key:',
+      '',
+      `jwt:${'x'.repeat(100_000)}`,
+      'jwt:ålice\n*:{}',
+    ];
     for (const identity of identities) expect(await limiter.consume(identity)).toEqual({ allowed: true });
     for (const identity of identities) expectRefused(await limiter.consume(identity));
   });
@@ -48,11 +64,20 @@ describe('rate limit in memory', () => {
 });
 
 /** Limiters made in a test, closed after it so no connection outlives it. */
-function limiterFactory(url: () => string): { make(options?: Partial<RateLimiterOptions>): RateLimiter; closeAll(): Promise<void> } {
+function limiterFactory(url: () => string): {
+  make(options?: Partial<RateLimiterOptions>): RateLimiter;
+  closeAll(): Promise<void>;
+} {
   const made: RateLimiter[] = [];
   return {
     make(options = {}) {
-      const limiter = createRateLimiter({ points: 3, durationSeconds: WINDOW_SECONDS, redisUrl: url(), keyPrefix: 'test', ...options });
+      const limiter = createRateLimiter({
+        points: 3,
+        durationSeconds: WINDOW_SECONDS,
+        redisUrl: url(),
+        keyPrefix: 'test',
+        ...options,
+      });
       made.push(limiter);
       return limiter;
     },
@@ -63,7 +88,8 @@ function limiterFactory(url: () => string): { make(options?: Partial<RateLimiter
 }
 
 async function connected(...limiters: RateLimiter[]): Promise<void> {
-  for (const limiter of limiters) await expect.poll(() => limiter.status(), { timeout: 10_000 }).toEqual({ backend: 'redis', connected: true });
+  for (const limiter of limiters)
+    await expect.poll(() => limiter.status(), { timeout: 10_000 }).toEqual({ backend: 'redis', connected: true });
 }
 
 describe.skipIf(!REDIS_SERVER)('rate limit shared in a real Redis', () => {
@@ -97,7 +123,7 @@ describe.skipIf(!REDIS_SERVER)('rate limit shared in a real Redis', () => {
     const limiter = limiters.make({ keyPrefix });
     await connected(limiter);
     await limiter.consume('ip:203.0.113.7');
-    await limiter.consume('jwt:' + 'x'.repeat(10_000));
+    await limiter.consume(`jwt:${'x'.repeat(10_000)}`);
     const keys = await inspector.keys(`${keyPrefix}:*`);
     expect(keys).toHaveLength(2);
     for (const key of keys) expect(key).toMatch(new RegExp(`^${keyPrefix}:[A-Za-z0-9_-]{43}$`));
@@ -107,7 +133,10 @@ describe.skipIf(!REDIS_SERVER)('rate limit shared in a real Redis', () => {
   it('closes its Redis connection on close()', async () => {
     const limiter = limiters.make();
     await connected(limiter);
-    const limiterConnections = async () => String(await inspector.client('LIST')).split('\n').filter((line) => line.includes(' name=session-gateway-rate-limit ')).length;
+    const limiterConnections = async () =>
+      String(await inspector.client('LIST'))
+        .split('\n')
+        .filter((line) => line.includes(' name=session-gateway-rate-limit ')).length;
     expect(await limiterConnections()).toBe(1);
     await limiter.close();
     expect(limiter.status()).toEqual({ backend: 'redis', connected: false });
@@ -128,9 +157,14 @@ describe.skipIf(!REDIS_SERVER)('rate limit when Redis fails', () => {
     await redis?.close();
   });
 
-  it('keeps limiting per replica in memory while Redis is down, and shares again once it is back', { timeout: 30_000 }, async () => {
+  it('keeps limiting per replica in memory while Redis is down, and shares again once it is back', {
+    timeout: 30_000,
+  }, async () => {
     const errors: Error[] = [];
-    const [replicaA, replicaB] = [limiters.make({ points: 2, onRedisError: (error) => errors.push(error) }), limiters.make({ points: 2 })] as const;
+    const [replicaA, replicaB] = [
+      limiters.make({ points: 2, onRedisError: (error) => errors.push(error) }),
+      limiters.make({ points: 2 }),
+    ] as const;
     await connected(replicaA, replicaB);
 
     await redis.stop();
@@ -147,7 +181,9 @@ describe.skipIf(!REDIS_SERVER)('rate limit when Redis fails', () => {
     expectRefused(await replicaB.consume('jwt:carol'));
   });
 
-  it('answers from memory when Redis stops answering, then treats it as disconnected', { timeout: 30_000 }, async () => {
+  it('answers from memory when Redis stops answering, then treats it as disconnected', {
+    timeout: 30_000,
+  }, async () => {
     const limiter = limiters.make({ points: 1 });
     await connected(limiter);
     redis.pause();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMULATOR_DEFAULT_DURATION_SECONDS, startEmulator, type RunningEmulator } from '../src/chatbotkit/emulator.ts';
+import { EMULATOR_DEFAULT_DURATION_SECONDS, type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
 
 let emulator: RunningEmulator;
 
@@ -22,7 +22,11 @@ describe('the session API emulator', () => {
     const before = Date.now();
     const { status, body } = await createSession('/v1/conversation/conv_a/session/create', { durationInSeconds: 120 });
     expect(status).toBe(200);
-    expect(body).toEqual({ id: 'conv_a', token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expiresAt: expect.any(Number) });
+    expect(body).toEqual({
+      id: 'conv_a',
+      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      expiresAt: expect.any(Number),
+    });
     expect(body['expiresAt']).toBeGreaterThanOrEqual(before + 120_000);
     expect(body['expiresAt']).toBeLessThan(Date.now() + 121_000);
   });
@@ -31,7 +35,9 @@ describe('the session API emulator', () => {
     const first = await createSession('/api/v1/conversation/conv_a/session/create');
     const second = await createSession('/api/v1/conversation/conv_a/session/create');
     expect(first.body['token']).not.toBe(second.body['token']);
-    expect(Number(first.body['expiresAt']) - Date.now()).toBeGreaterThan((EMULATOR_DEFAULT_DURATION_SECONDS - 5) * 1000);
+    expect(Number(first.body['expiresAt']) - Date.now()).toBeGreaterThan(
+      (EMULATOR_DEFAULT_DURATION_SECONDS - 5) * 1000,
+    );
   });
 
   it('answers 404 NOT_FOUND for ids that begin with "unknown"', async () => {

@@ -3,9 +3,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { runServer } from './helpers/process.ts';
-import { sessionBody, startScriptedUpstream, type ScriptedUpstream } from './helpers/upstream.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { runServer } from '../helpers/process.ts';
+import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 // An in-memory OpenTelemetry SDK for this file: what an OTLP exporter would receive.
 const exporter = new InMemorySpanExporter();
@@ -30,7 +30,12 @@ describe('tracing (OpenTelemetry)', () => {
     upstream.requests.length = 0;
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const callerSpanId = '00f067aa0ba902b7';
-    await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_obs' } }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
+    await postGraphQL(
+      gateway.url,
+      CREATE_SESSION,
+      { input: { conversationId: 'conv_obs' } },
+      { traceparent: `00-${traceId}-${callerSpanId}-01` },
+    );
 
     const spans = exporter.getFinishedSpans();
     const operation = spans.find((span) => span.name === 'graphql.operation CreateSession');
@@ -71,8 +76,12 @@ describe('metrics (Prometheus)', () => {
     await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv_obs' } });
     await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'bad id' } });
     const text = await scrape();
-    expect(text).toMatch(/gateway_graphql_operation_duration_seconds_count\{operation="mutation:createConversationSession",outcome="ConversationSession"\} [1-9]/);
-    expect(text).toMatch(/gateway_graphql_operation_duration_seconds_count\{operation="mutation:createConversationSession",outcome="InvalidInputError"\} 1/);
+    expect(text).toMatch(
+      /gateway_graphql_operation_duration_seconds_count\{operation="mutation:createConversationSession",outcome="ConversationSession"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /gateway_graphql_operation_duration_seconds_count\{operation="mutation:createConversationSession",outcome="InvalidInputError"\} 1/,
+    );
     expect(text).toMatch(/chatbotkit_upstream_request_duration_seconds_count\{status="200"\} [1-9]/);
     expect(text).toMatch(/gateway_http_requests_total\{path="\/graphql",status="200"\} [1-9]/);
     expect(text).toMatch(/^gateway_requests_in_flight 1$/m);
@@ -82,16 +91,25 @@ describe('metrics (Prometheus)', () => {
 
   it('does not count CORS preflights (answered before the gateway sees them) as in flight', async () => {
     for (let i = 0; i < 3; i++) {
-      await fetch(gateway.url, { method: 'OPTIONS', headers: { origin: 'https://x.example', 'access-control-request-method': 'POST' } });
+      await fetch(gateway.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://x.example', 'access-control-request-method': 'POST' },
+      });
     }
     expect(await scrape()).toMatch(/^gateway_requests_in_flight 1$/m);
   });
 
   it('keeps labels bounded whatever the caller names its operations', async () => {
-    for (let i = 0; i < 5; i++) await postGraphQL(gateway.url, `query Random${i}x${Math.random().toString(36).slice(2)} { sessionGateway { version } }`);
+    for (let i = 0; i < 5; i++)
+      await postGraphQL(
+        gateway.url,
+        `query Random${i}x${Math.random().toString(36).slice(2)} { sessionGateway { version } }`,
+      );
     const text = await scrape();
     expect(text).not.toMatch(/Random\d/);
-    expect(text).toMatch(/gateway_graphql_operation_duration_seconds_count\{operation="query:sessionGateway",outcome="ok"\} 5/);
+    expect(text).toMatch(
+      /gateway_graphql_operation_duration_seconds_count\{operation="query:sessionGateway",outcome="ok"\} 5/,
+    );
   });
 });
 
@@ -101,8 +119,17 @@ describe('the OpenTelemetry SDK in the server process', () => {
     try {
       await expect.poll(server.output, { timeout: 10_000 }).toMatch(/"url":"(http:[^"]+)"/);
       const url = /"url":"(http:[^"]+)"/.exec(server.output())?.[1] ?? '';
-      await postGraphQL(url, CREATE_SESSION, { input: { conversationId: 'conv_otel' } }, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
-      await expect.poll(server.output, { timeout: 10_000 }).toMatch(/traceId: '0af7651916cd43dd8448eb211c80319c'[\s\S]*name: 'graphql.operation CreateSession'|name: 'graphql.operation CreateSession'[\s\S]*traceId: '0af7651916cd43dd8448eb211c80319c'/);
+      await postGraphQL(
+        url,
+        CREATE_SESSION,
+        { input: { conversationId: 'conv_otel' } },
+        { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      );
+      await expect
+        .poll(server.output, { timeout: 10_000 })
+        .toMatch(
+          /traceId: '0af7651916cd43dd8448eb211c80319c'[\s\S]*name: 'graphql.operation CreateSession'|name: 'graphql.operation CreateSession'[\s\S]*traceId: '0af7651916cd43dd8448eb211c80319c'/,
+        );
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
