@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMULATOR_DEFAULT_DURATION_SECONDS, type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
+import {
+  EMULATOR_DEFAULT_DURATION_SECONDS,
+  type RunningEmulator,
+  startEmulator,
+} from '../../src/chatbotkit/emulator.ts';
 
 let emulator: RunningEmulator;
 

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { Kind, parse, visit } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { type RecordedRequest, type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
+import {
+  type RecordedRequest,
+  type ScriptedUpstream,
+  sessionBody,
+  startScriptedUpstream,
+} from '../helpers/upstream.ts';
 
 /*
  * Property-based tests (issue 4, section 4): whatever a caller sends, through the real HTTP
