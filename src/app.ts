@@ -1,18 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
-import { GraphQLError } from 'graphql';
-import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { createAuthenticator, type HeaderReader } from './auth/authenticate.ts';
 import type { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import type { Config } from './config.ts';
 import { createContext, type GraphQLContext, type ServiceInfo } from './context.ts';
 import { lazyGraphiQLPage } from './graphiql/page.ts';
-import { createKnownOperationPath } from './known-operations.ts';
-import { type GatewayMetrics, useMetricsEndpoint } from './observability/metrics.ts';
-import { useOperationSpans } from './observability/tracing.ts';
-import { abuseLimitPlugins } from './plugins/use-abuse-limits.ts';
-import { createRequestLog, type RequestRecord } from './plugins/use-request-log.ts';
+import { createEdge, type NodeHandler } from './http/edge.ts';
+import { createKnownOperationPath, type NodeServerContext } from './http/known-operation-path.ts';
+import { type RequestRecord, recordOf } from './http/request-record.ts';
+import type { GatewayMetrics } from './observability/metrics.ts';
+import { checkPluginList, gatewayPlugins, type PluginEntry, requestsForYoga } from './plugins/index.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { buildSubgraphSchema } from './schema/index.ts';
 
@@ -47,45 +45,30 @@ mutation CreateSession {
 }
 `;
 
+/** How the app is put together, beyond configuration: for extensions, and for tests comparing paths. */
+export interface AppOptions {
+  /** Plugins after the gateway's own, held to the same rules (src/plugins/index.ts). */
+  plugins?: readonly PluginEntry[];
+  /** Whether POSTed JSON takes the known-operation path (default) or goes to Yoga like the rest. */
+  knownOperationPath?: boolean;
+}
+
 /**
- * Builds the HTTP handlers (GraphQL, GraphiQL, probes): `handle` for node's server, which
- * answers known operations itself and passes the rest to `yoga`. It never listens:
+ * Builds the HTTP handler (GraphQL, GraphiQL, probes): `handle` for node's server, the HTTP
+ * edge, which passes each request to the known-operation path or to `yoga`. It never listens:
  * `server.ts` and tests do.
  */
-export function createApp(config: AppConfig, { client, logger, service, rateLimiter, metrics }: AppDependencies) {
-  const requestLog = createRequestLog(logger, metrics);
-  const authenticate = createAuthenticator(config.auth);
+export function createApp(config: AppConfig, dependencies: AppDependencies, options: AppOptions = {}) {
+  const { client, logger, rateLimiter, metrics } = dependencies;
+  const plugins = [
+    ...gatewayPlugins({ limits: config.limits, metrics, readiness: () => readiness(client, rateLimiter) }),
+    ...(options.plugins ?? []),
+  ];
+  checkPluginList(plugins);
+  const contextFor = createContextFactory(config, dependencies);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
 
-  const contextFor = async (
-    headers: HeaderReader,
-    clientAddress: string,
-    record: RequestRecord,
-  ): Promise<GraphQLContext> => {
-    const authentication = await authenticate(headers, clientAddress);
-    record.callerId = authentication.caller?.id;
-    if (!authentication.caller) record.authFailure = authentication.reason;
-    return createContext({
-      requestId: record.requestId,
-      logger,
-      service,
-      authentication,
-      conversationIdPrefixes: config.conversationIdPrefixes,
-      rateLimiter,
-      client,
-      traceHeaders: traceContextOf(headers),
-      onUpstreamSettled: (outcome) => {
-        record.upstream = outcome;
-        metrics.upstreamCallEnded(outcome.status, outcome.durationMs, outcome.attempts);
-      },
-      onResult: (typename) => {
-        record.result = typename;
-      },
-    });
-  };
-
-  const yoga = createYoga<{ req?: IncomingMessage }, GraphQLContext>({
-    // Yoga's plugins (inline tracing) wrap this schema's resolvers in place.
+  const yoga = createYoga<NodeServerContext, GraphQLContext>({
     schema: buildSubgraphSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/healthz',
@@ -101,39 +84,49 @@ export function createApp(config: AppConfig, { client, logger, service, rateLimi
       warn: (...args) => logger.warn(args),
       error: (...args) => logger.error({ err: args[0] }, 'unexpected error'),
     },
-    plugins: [
-      requestLog.plugin,
-      useMetricsEndpoint(metrics),
-      useOperationSpans(requestLog.recordOf, (request, traceId) => {
-        requestLog.recordOf(request).traceId = traceId;
-      }),
-      ...abuseLimitPlugins(config.limits),
-      useReadinessCheck({ endpoint: '/readyz', check: () => readiness(client, rateLimiter) }),
-      // Federated tracing: answers only when the router sends `apollo-federation-include-trace: ftv1`.
-      // Errors in the trace keep only our own safe messages, as the response does.
-      useApolloInlineTrace({
-        rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.'),
-      }),
-    ],
-    context: ({ request, req }) =>
-      contextFor(request.headers, req?.socket.remoteAddress ?? 'unknown', requestLog.recordOf(request)),
+    plugins: plugins.map((entry) => entry.plugin),
+    context: ({ request, req }) => contextFor(request.headers, req, recordOf(req)),
   });
 
-  const handle = createKnownOperationPath(
-    {
-      // Its own copy, whose resolvers no Yoga plugin wraps: requests for inline traces go to Yoga.
-      schema: buildSubgraphSchema(),
-      graphqlPath: GRAPHQL_PATH,
-      limits: config.limits,
-      corsEnabled: config.corsOrigins.length > 0,
-      requestLog,
-      metrics,
-      contextFor,
-      logger,
-    },
-    (request, response) => void yoga(request, response),
-  );
+  const toYoga: NodeHandler = (request, response) => void yoga(request, response);
+  const route =
+    options.knownOperationPath === false
+      ? toYoga
+      : createKnownOperationPath({
+          yoga,
+          graphqlPath: GRAPHQL_PATH,
+          corsEnabled: config.corsOrigins.length > 0,
+          sendsToYoga: requestsForYoga(plugins),
+          logger,
+        });
+  const handle = createEdge({ logger, metrics, maxBodyBytes: config.limits.maxBodyBytes, route });
   return { yoga, handle };
+}
+
+/** Each request's context: its caller, and what it records for the edge's report. */
+function createContextFactory(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
+  const authenticate = createAuthenticator(config.auth);
+  return async (headers: HeaderReader, req: IncomingMessage | undefined, record: RequestRecord) => {
+    const authentication = await authenticate(headers, req?.socket.remoteAddress ?? 'unknown');
+    record.callerId = authentication.caller?.id;
+    if (!authentication.caller) record.authFailure = authentication.reason;
+    return createContext({
+      requestId: record.requestId,
+      logger,
+      service,
+      authentication,
+      conversationIdPrefixes: config.conversationIdPrefixes,
+      rateLimiter,
+      client,
+      traceHeaders: traceContextOf(headers),
+      onUpstreamSettled: (outcome) => {
+        record.upstream = outcome;
+      },
+      onResult: (typename) => {
+        record.result = typename;
+      },
+    });
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

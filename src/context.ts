@@ -20,7 +20,8 @@ export interface ServiceInfo {
 /** What every resolver gets: the request's id, logger and caller, and the upstream bound to this request. */
 export interface GraphQLContext {
   requestId: string;
-  log: Logger;
+  /** Logs a warning tagged with the request's id. */
+  warn(fields: Record<string, unknown>, message: string): void;
   service: ServiceInfo;
   /** Undefined when the request carries no valid credentials. */
   caller: Caller | undefined;
@@ -53,14 +54,11 @@ export interface ContextParts {
 
 export function createContext(parts: ContextParts): GraphQLContext {
   const { caller } = parts.authentication;
-  let log: Logger | undefined;
   return {
     requestId: parts.requestId,
-    // Most requests never log from a resolver; build the child logger only when one does.
-    get log() {
-      log ??= parts.logger.child({ requestId: parts.requestId });
-      return log;
-    },
+    // A plain function, not a child logger: envelop copies the context's properties, and most
+    // requests never log from a resolver.
+    warn: (fields, message) => parts.logger.warn({ requestId: parts.requestId, ...fields }, message),
     service: parts.service,
     caller,
     mayOpenConversation: (conversationId) =>

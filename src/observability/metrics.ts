@@ -1,13 +1,21 @@
 import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CircuitState } from '../chatbotkit/resilience.ts';
+import type { RequestRecord } from '../http/request-record.ts';
+
+/** An HTTP request's path label, final status (undefined when it was cut off) and duration. */
+export interface HttpMeasure {
+  path: string;
+  status: number | undefined;
+  durationMs: number;
+}
 
 const CIRCUIT_STATES: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
- * The gateway's Prometheus metrics (prom-client). Fed from the request log's hooks rather than
- * by @graphql-yoga/plugin-prometheus, whose per-phase hooks would add work to every request
- * for metrics nobody asked for. Labels are bounded: operations are named by their root
+ * The gateway's Prometheus metrics (prom-client). Fed once per request by the HTTP edge from the
+ * request's record rather than by @graphql-yoga/plugin-prometheus, whose per-phase hooks would
+ * add work to every request for metrics nobody asked for, and would miss what Yoga never sees. Labels are bounded: operations are named by their root
  * fields (schema names), outcomes by our own codes.
  */
 export class GatewayMetrics {
@@ -25,9 +33,16 @@ export class GatewayMetrics {
     labelNames: ['path', 'status'],
     registers: [this.registry],
   });
+  readonly #httpDurations = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'HTTP requests by path, with their duration from arrival to the last byte of the answer.',
+    labelNames: ['path'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
   readonly #knownOperations = new Counter({
     name: 'gateway_known_operation_requests_total',
-    help: "GraphQL requests answered by the known-operation path (a POSTed mutation, without Yoga's request pipeline).",
+    help: "GraphQL requests answered by the known-operation path (POSTed JSON, without Yoga's HTTP adapter).",
     registers: [this.registry],
   });
   readonly #inFlight = new Gauge({
@@ -61,22 +76,22 @@ export class GatewayMetrics {
     this.#inFlight.inc();
   }
 
-  knownOperationAnswered(): void {
-    this.#knownOperations.inc();
-  }
-
-  requestEnded(path: string, status: number, wasStarted: boolean): void {
-    if (wasStarted) this.#inFlight.dec();
-    this.#httpRequests.inc({ path, status });
-  }
-
-  operationEnded(operation: string, outcome: string, durationSeconds: number): void {
-    this.#operations.observe({ operation, outcome }, durationSeconds);
-  }
-
-  upstreamCallEnded(status: number | undefined, durationMs: number, attempts: number): void {
-    this.#upstream.observe({ status: status ?? 'none' }, durationMs / 1000);
-    if (attempts > 1) this.#retries.inc(attempts - 1);
+  /** Everything one request did, reported once by the edge when it ends. */
+  requestEnded(record: RequestRecord, { path, status, durationMs }: HttpMeasure): void {
+    const seconds = durationMs / 1000;
+    this.#inFlight.dec();
+    this.#httpRequests.inc({ path, status: status ?? 'aborted' });
+    this.#httpDurations.observe({ path }, seconds);
+    if (record.knownOperation) this.#knownOperations.inc();
+    if (record.operation) {
+      const outcome = record.errorCodes?.[0] ?? record.result ?? 'ok';
+      this.#operations.observe({ operation: record.operation, outcome }, seconds);
+    }
+    if (record.upstream) {
+      const { status: upstreamStatus, durationMs: upstreamMs, attempts } = record.upstream;
+      this.#upstream.observe({ status: upstreamStatus ?? 'none' }, upstreamMs / 1000);
+      if (attempts > 1) this.#retries.inc(attempts - 1);
+    }
   }
 
   circuitChanged(state: CircuitState): void {

@@ -1,6 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import {
-  type Context,
   context,
   defaultTextMapGetter,
   propagation,
@@ -10,7 +9,6 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import type { Plugin } from 'graphql-yoga';
 
 /**
  * Spans through the OpenTelemetry API only: with no SDK registered (OTEL_* unset) every call
@@ -18,68 +16,48 @@ import type { Plugin } from 'graphql-yoga';
  */
 const tracer = trace.getTracer('chatbotkit-session-gateway');
 
-const headerGetter = {
-  get: (headers: Headers, key: string) => headers.get(key) ?? undefined,
-  keys: (headers: Headers) => [...headers.keys()],
-};
+/** A request's SERVER span, as the edge drives it. */
+export interface ServerSpan {
+  /** Set when the span records (an SDK is registered and the trace is sampled). */
+  traceId: string | undefined;
+  /** Runs the request's handling with this span active, so that upstream calls become its children. */
+  run(handle: () => void): void;
+  end(outcome: OperationOutcome, status: number | undefined): void;
+}
 
-/** What the operation span reports when it ends, read from the request's record. */
+/** What the span reports when it ends, read from the request's record. */
 export interface OperationOutcome {
   operationName?: string | undefined;
+  operation?: string | undefined;
   errorCodes?: string[] | undefined;
 }
 
-/**
- * One SERVER span per GraphQL operation, a child of the caller's W3C `traceparent`, active
- * while the operation runs so that upstream calls become its children.
- */
-export function useOperationSpans(
-  outcomeOf: (request: Request) => OperationOutcome,
-  onStart: (request: Request, traceId: string) => void,
-): Plugin {
+/** One SERVER span per request, a child of the caller's W3C `traceparent`. */
+export function startServerSpan(request: IncomingMessage, method: string, path: string): ServerSpan {
+  const parent = propagation.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
+  const span = tracer.startSpan(
+    `${method} ${path}`,
+    { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': path } },
+    parent,
+  );
+  const active = trace.setSpan(parent, span);
   return {
-    instrumentation: {
-      operation: ({ request }, wrapped) =>
-        inOperationSpan(
-          propagation.extract(ROOT_CONTEXT, request.headers, headerGetter),
-          (traceId) => onStart(request, traceId),
-          () => outcomeOf(request),
-          async () => {
-            await wrapped();
-          },
-        ),
-    },
+    traceId: span.isRecording() ? span.spanContext().traceId : undefined,
+    run: (handle) => context.with(active, handle),
+    end: (outcome, status) => endServerSpan(span, outcome, status),
   };
 }
 
-/** The caller's trace context from node's request headers (lower-case names, as W3C's are). */
-export function callerTraceContext(headers: IncomingHttpHeaders): Context {
-  return propagation.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-}
-
-/** Runs one operation inside its SERVER span; `onStart` learns the trace id when the span records. */
-export function inOperationSpan<T>(
-  parent: Context,
-  onStart: (traceId: string) => void,
-  outcome: () => OperationOutcome,
-  run: () => Promise<T>,
-): Promise<T> {
-  return tracer.startActiveSpan('graphql.operation', { kind: SpanKind.SERVER }, parent, async (span) => {
-    if (span.isRecording()) onStart(span.spanContext().traceId);
-    try {
-      return await run();
-    } finally {
-      endOperationSpan(span, outcome());
-    }
-  });
-}
-
-function endOperationSpan(span: Span, { operationName, errorCodes }: OperationOutcome): void {
-  if (operationName) span.updateName(`graphql.operation ${operationName}`);
-  span.setAttribute('graphql.operation.name', operationName ?? '');
+function endServerSpan(span: Span, { operationName, operation, errorCodes }: OperationOutcome, status?: number): void {
+  // Named for the GraphQL operation when there was one, as GraphQL tracing tools expect.
+  if (operation) span.updateName(operationName ? `graphql.operation ${operationName}` : 'graphql.operation');
+  if (operation) span.setAttribute('graphql.operation.name', operationName ?? '');
+  if (status !== undefined) span.setAttribute('http.response.status_code', status);
   if (errorCodes?.length) {
     span.setAttribute('graphql.error.codes', errorCodes);
     span.setStatus({ code: SpanStatusCode.ERROR, message: errorCodes.join(',') });
+  } else if (status === undefined || status >= 500) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: status === undefined ? 'aborted' : `HTTP ${status}` });
   }
   span.end();
 }

@@ -87,7 +87,7 @@ builder.mutationField('createConversationSession', (t) =>
         });
         // Typed results are the caller's business; anything else is the operators'.
         if (resultErrorTypes.some((type) => failure instanceof type)) context.recordResult(failure.constructor.name);
-        else context.log.warn({ err: error }, 'session call failed');
+        else context.warn({ err: error }, 'session call failed');
         throw failure;
       }
     },

@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+import { startServerSpan } from '../observability/tracing.ts';
+import { createAccessLog } from './access-log.ts';
+import { openRecord } from './request-record.ts';
+
+export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+export interface EdgeOptions {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** Largest request body accepted, by its Content-Length. */
+  maxBodyBytes: number;
+  /** Where requests go once the edge has let them in: the known-operation path or Yoga. */
+  route: NodeHandler;
+}
+
+const METRIC_PATHS = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
+// Probes come every few seconds from every replica's orchestrator: no span for them.
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The one node-level handler every request passes: it gives the request its id (returned in
+ * `x-request-id`), refuses bodies over the limit before anything reads them, counts it in
+ * flight, runs it inside a SERVER span in the caller's trace, and when it ends reports it once:
+ * metrics, the span's outcome and the access log line, from the request's record.
+ */
+export function createEdge({ logger, metrics, maxBodyBytes, route }: EdgeOptions): NodeHandler {
+  const writeAccessLine = createAccessLog(logger);
+  return (request, response) => {
+    const record = openRecord(request);
+    const method = request.method ?? 'GET';
+    const path = pathOf(request.url);
+    response.setHeader('x-request-id', record.requestId);
+    metrics.requestStarted();
+    const span = UNTRACED_PATHS.has(path) ? undefined : startServerSpan(request, method, path);
+    if (span?.traceId) record.traceId = span.traceId;
+    response.once('close', () => {
+      const status = response.writableFinished ? response.statusCode : undefined;
+      const durationMs = performance.now() - record.started;
+      span?.end(record, status);
+      metrics.requestEnded(record, { path: METRIC_PATHS.has(path) ? path : 'other', status, durationMs });
+      writeAccessLine(record, { method, path, status, durationMs });
+    });
+
+    const refusal = method === 'POST' ? bodyRefusal(request.headers['content-length'], maxBodyBytes) : undefined;
+    if (refusal) {
+      response.writeHead(refusal.status, { 'content-type': 'text/plain; charset=utf-8' }).end(refusal.message);
+    } else if (span) {
+      span.run(() => route(request, response));
+    } else {
+      route(request, response);
+    }
+  };
+}
+
+/**
+ * Bodies are refused by their declared length, before a byte is read; a POST without one (a
+ * chunked body of unknown size) is refused too, as no GraphQL client needs to send one.
+ */
+function bodyRefusal(
+  contentLength: string | undefined,
+  maxBytes: number,
+): { status: number; message: string } | undefined {
+  if (contentLength === undefined) return { status: 411, message: 'A Content-Length header is required.' };
+  if (!/^\d+$/.test(contentLength) || Number(contentLength) > maxBytes) {
+    return { status: 413, message: `Request bodies are limited to ${maxBytes} bytes.` };
+  }
+  return undefined;
+}
+
+function pathOf(url: string | undefined): string {
+  const path = url ?? '/';
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
+}

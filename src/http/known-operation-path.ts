@@ -1,0 +1,178 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { normalizeNodeRequest, sendNodeResponse } from '@whatwg-node/server';
+import type { ExecutionResult } from 'graphql';
+import { type GraphQLParams, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { NodeHandler } from './edge.ts';
+import { recordOf } from './request-record.ts';
+
+/*
+ * The known-operation path: a POST of JSON to the GraphQL path (in practice the
+ * `createConversationSession` mutation this service exists for) is answered by Yoga's own
+ * request parsing, params handling, envelop pipeline and result processing, called directly,
+ * without the Fetch-API adapter and the URL-matching `onRequest`/`onResponse` hooks around them,
+ * where profiling (bench/README.md) put a large part of Yoga's cost per request. Because the
+ * pipeline is Yoga's, every plugin of the list applies here too; src/plugins/index.ts says which
+ * adapter-level hooks this path skips and why. Anything else goes to Yoga whole.
+ */
+
+/** What Yoga's node adapter gives each request as its server context. */
+export type NodeServerContext = { req: IncomingMessage; res: ServerResponse };
+
+export interface KnownOperationPathOptions<TContext extends object> {
+  yoga: YogaServerInstance<NodeServerContext, TContext>;
+  graphqlPath: string;
+  /** With CORS on, requests that carry an Origin go to Yoga, whose CORS plugin answers them. */
+  corsEnabled: boolean;
+  /** Requests that a plugin's adapter-level hooks must see (src/plugins/index.ts). */
+  sendsToYoga: (request: IncomingMessage) => boolean;
+  logger: Logger;
+}
+
+// A known operation is a few hundred bytes; larger bodies go to Yoga unread.
+const MAX_BODY_BYTES = 16 * 1024;
+
+type ServerContext = NodeServerContext & { waitUntil(promise: Promise<void> | void): void };
+type ResultProcessor = Parameters<Parameters<NonNullable<Plugin['onResultProcess']>>[0]['setResultProcessor']>[0];
+
+export function createKnownOperationPath<TContext extends object>(
+  options: KnownOperationPathOptions<TContext>,
+): NodeHandler {
+  const { yoga, logger } = options;
+  // Yoga's final plugin list (its own and ours, as envelop initialised them), typed protected.
+  const { plugins } = yoga as unknown as { plugins: Plugin[] };
+  const resultProcessHooks = plugins.flatMap((plugin) => (plugin.onResultProcess ? [plugin.onResultProcess] : []));
+  const toYoga: NodeHandler = (request, response) => void yoga(request, response);
+  const waitUntil = (promise: Promise<void> | void) =>
+    void promise?.catch((error: unknown) => logger.error({ err: error }, 'unexpected error'));
+
+  /** Yoga's answer to a request whose params are parsed, from its own hooks. */
+  const respond = async (request: Request, serverContext: ServerContext): Promise<Response> => {
+    let result: ExecutionResult;
+    try {
+      const parsed = await yoga.parseRequest(request, serverContext);
+      if (parsed.response) return parsed.response;
+      const params = parsed.requestParserResult as GraphQLParams;
+      result = (await yoga.getResultForParams({ params, request }, serverContext)) as ExecutionResult;
+    } catch (error) {
+      result = { errors: [masked(error)] };
+    }
+    return processResult(request, result, serverContext);
+  };
+
+  /**
+   * Yoga's `processResult` (graphql-yoga/src/process-request.ts), which the package does not
+   * export: the `onResultProcess` hooks choose the media type and encoder, or 406.
+   */
+  const processResult = async (request: Request, initial: ExecutionResult, serverContext: ServerContext) => {
+    let result = initial;
+    let processor: ResultProcessor | undefined;
+    let mediaType = '*/*';
+    const acceptableMediaTypes: string[] = [];
+    for (const hook of resultProcessHooks) {
+      await hook({
+        request,
+        acceptableMediaTypes,
+        result,
+        setResult: (next) => {
+          result = next as ExecutionResult;
+        },
+        ...(processor && { resultProcessor: processor }),
+        setResultProcessor: (next, accepted) => {
+          processor = next;
+          mediaType = accepted;
+        },
+        serverContext,
+      });
+    }
+    if (!processor) {
+      const accept = acceptableMediaTypes.join('; charset=utf-8, ');
+      return new yoga.fetchAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept } });
+    }
+    return processor(result, yoga.fetchAPI, mediaType);
+  };
+
+  /** As Yoga's `handleError` with `maskedErrors: { isDev: false }`: our GraphQL errors as they are, others masked. */
+  const masked = (error: unknown) => {
+    const maskedError = maskError(error, 'Unexpected error.', false);
+    if (maskedError !== error) yoga.logger.error(error);
+    return maskedError as ExecutionResult['errors'] extends readonly (infer E)[] | undefined ? E : never;
+  };
+
+  const answer = async (request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<void> => {
+    const params = paramsOf(body);
+    if (!params) {
+      // Yoga reads a body that a node framework has already read from `request.body`; as a
+      // stream, because it would enumerate a Buffer's keys, one string per byte.
+      toYoga(Object.assign(request, { body: Readable.from([body]) }), response);
+      return;
+    }
+    recordOf(request).knownOperation = true;
+    // Yoga's adapter builds the same Request, from a body a framework parsed, when `body` is an object.
+    const fetchRequest = normalizeNodeRequest(Object.assign(request, { body: params }), yoga.fetchAPI, response);
+    const fetchResponse = await respond(fetchRequest, { req: request, res: response, waitUntil });
+    await sendNodeResponse(fetchResponse, response, request, true);
+  };
+
+  return (request, response) => {
+    const length = eligibleLength(request, options);
+    if (length === undefined || options.sendsToYoga(request)) {
+      toYoga(request, response);
+      return;
+    }
+    readBody(request, length)
+      .then((body) => answer(request, response, body))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'unexpected error');
+        response.destroy();
+      });
+  };
+}
+
+/**
+ * The body's length when the request is what Yoga's adapter-level hooks let through unchanged:
+ * a POST of JSON to the GraphQL path (Yoga's own content-type test), with a length the edge has
+ * already bounded, and no Origin for Yoga's CORS plugin to answer.
+ */
+function eligibleLength(
+  request: IncomingMessage,
+  options: Pick<KnownOperationPathOptions<object>, 'graphqlPath' | 'corsEnabled'>,
+): number | undefined {
+  const { headers } = request;
+  if (request.method !== 'POST' || request.url !== options.graphqlPath) return undefined;
+  if (!isJsonContentType(headers['content-type'])) return undefined;
+  if (headers['transfer-encoding'] !== undefined) return undefined;
+  if (options.corsEnabled && headers.origin !== undefined) return undefined;
+  const bytes = Number(headers['content-length']);
+  return bytes > 0 && bytes <= MAX_BODY_BYTES ? bytes : undefined;
+}
+
+/** Yoga's `isPOSTJsonRequest`: the first listed type, parameters aside, exactly as sent. */
+function isJsonContentType(contentType: string | undefined): boolean {
+  const type = contentType?.split(',')[0];
+  return ['application/json', 'application/graphql+json'].some(
+    (json) => type === json || type?.startsWith(`${json};`) === true,
+  );
+}
+
+function readBody(request: IncomingMessage, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)));
+    request.once('error', reject);
+  });
+}
+
+/** The body as GraphQL params, when it is a non-empty JSON object; Yoga answers anything else itself. */
+function paramsOf(body: Buffer): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  return Object.keys(parsed).length > 0 ? (parsed as Record<string, unknown>) : undefined;
+}

@@ -1,0 +1,59 @@
+import type { IncomingMessage } from 'node:http';
+import { type DocumentNode, getOperationAST, Kind, type OperationDefinitionNode, type SelectionNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { recordOf } from '../http/request-record.ts';
+
+/**
+ * What only the GraphQL layer knows, written into the request's record for the edge to report:
+ * the operation's name and a bounded label for it, and the error codes of the result. Its
+ * hooks run inside Yoga's params handling, which both request paths share.
+ */
+export function useRequestFacts(): Plugin<{ req?: IncomingMessage }> {
+  return {
+    onExecute({ args }) {
+      const record = recordOf(args.contextValue.req);
+      const operation = getOperationAST(args.document, args.operationName);
+      record.operationName = operation?.name?.value;
+      record.operation = operation ? operationLabel(args.document, operation) : 'unknown';
+    },
+    onExecutionResult({ result, context }) {
+      const errors = result && 'errors' in result ? result.errors : undefined;
+      if (errors?.length) {
+        recordOf((context as { req?: IncomingMessage }).req).errorCodes = errors.map((error) =>
+          String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR'),
+        );
+      }
+    },
+  };
+}
+
+// Yoga hands the same parsed document to every request with the same text, so each label is computed once.
+const labels = new WeakMap<OperationDefinitionNode, string>();
+
+function operationLabel(document: DocumentNode, operation: OperationDefinitionNode): string {
+  let label = labels.get(operation);
+  if (label === undefined) {
+    label = `${operation.operation}:${rootFields(document, operation.selectionSet.selections)}`;
+    labels.set(operation, label);
+  }
+  return label;
+}
+
+/** Root field names of an operation, sorted and unique (fragments followed), e.g. `sessionGateway`. */
+function rootFields(document: DocumentNode, selections: readonly SelectionNode[]): string {
+  const names = new Set<string>();
+  const visit = (items: readonly SelectionNode[]): void => {
+    for (const item of items) {
+      if (item.kind === Kind.FIELD) names.add(item.name.value);
+      else if (item.kind === Kind.INLINE_FRAGMENT) visit(item.selectionSet.selections);
+      else {
+        const fragment = document.definitions.find(
+          (definition) => definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === item.name.value,
+        );
+        if (fragment?.kind === Kind.FRAGMENT_DEFINITION) visit(fragment.selectionSet.selections);
+      }
+    }
+  };
+  visit(selections);
+  return [...names].sort().join(',');
+}
