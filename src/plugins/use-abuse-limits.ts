@@ -9,7 +9,7 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { LimitsConfig } from '../config.ts';
+import type { LimitsConfig } from '../limits/options.ts';
 import { knownOperationTypes, oneSessionPerOperation } from './validation-rules.ts';
 
 /** Document limits; generous for this small schema, tight for anything built to hurt. */
