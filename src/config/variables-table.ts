@@ -12,22 +12,29 @@ const HEADINGS: Record<keyof VariableDoc, string> = {
 };
 const COLUMNS = Object.keys(HEADINGS) as (keyof VariableDoc)[];
 
-/** The whole of docs/environment.md. */
+/** The whole of docs/environment.md, its table padded as biome formats Markdown. */
 export function environmentMarkdown(): string {
   // Escaped so that no text turns into a column break or emphasis.
   const cell = (text: string) => (text === '' ? '–' : text.replaceAll(/[|*]/g, '\\$&'));
-  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const rows = [
+    COLUMNS.map((column) => HEADINGS[column]),
+    ...describeVariables(VARIABLES).map((variable) =>
+      COLUMNS.map((column) => (column === 'name' ? `\`${variable.name}\`` : cell(variable[column]))),
+    ),
+  ];
+  const widths = COLUMNS.map((_, index) => Math.max(...rows.map((cells) => [...(cells[index] ?? '')].length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((text, index) => text + ' '.repeat((widths[index] ?? 0) - [...text].length)).join(' | ')} |`;
+  const [headings = [], ...variables] = rows;
   return [
     '# Environment variables',
     '',
     'Every variable the gateway reads, once, at start (generated from `src/config/variables.ts` by',
     '`npm run docs:env`; `npm start -- --help` prints the same).',
     '',
-    row(COLUMNS.map((column) => HEADINGS[column])),
-    row(COLUMNS.map(() => '---')),
-    ...describeVariables(VARIABLES).map((variable) =>
-      row(COLUMNS.map((column) => (column === 'name' ? `\`${variable.name}\`` : cell(variable[column])))),
-    ),
+    line(headings),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...variables.map(line),
     '',
   ].join('\n');
 }
