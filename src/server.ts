@@ -6,6 +6,7 @@ import { type App, createApp } from './app.ts';
 import { DEFAULT_BASE_URL } from './chatbotkit/client.ts';
 import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import { startEmulator } from './chatbotkit/emulator.ts';
+import { helpText } from './config/variables-table.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
@@ -15,6 +16,11 @@ import { createRateLimiter } from './rate-limit.ts';
 
 /** Process entry: read config, connect the upstream, serve, and drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
+  // Before anything starts: usage and the variables, for someone about to configure the gateway.
+  if (process.argv.includes('--help')) {
+    process.stdout.write(helpText());
+    return;
+  }
   const config = loadConfigOrExit();
   const tracing = config.tracing ? await startTracing() : undefined;
   const logger = createLogger(config.logLevel, {
@@ -74,7 +80,7 @@ function loadConfigOrExit(): Readonly<Config> {
     return loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`chatbotkit-session-gateway: ${error.message}`);
+    console.error(`chatbotkit-session-gateway: ${error.message}\n(npm start -- --help lists every variable)`);
     process.exit(1);
   }
 }

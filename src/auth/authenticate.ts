@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
-import type { AuthConfig } from '../config.ts';
+import type { AuthConfig } from './options.ts';
 
 /** Who is calling, once their credentials have been checked. */
 export interface Caller {

@@ -7,11 +7,13 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from './errors.ts';
+import { DEFAULT_BASE_URL } from './options.ts';
 import { Bulkhead, CircuitBreaker, type CircuitState, isRetryable, retryWaitMs, verdictOf } from './resilience.ts';
 
 export type { CircuitState } from './resilience.ts';
 
-export const DEFAULT_BASE_URL = 'https://api.chatbotkit.com';
+// Defined with the upstream's options; re-exported for the code that still imports it from here.
+export { DEFAULT_BASE_URL };
 
 /** Options of a ChatBotKit client, as in the SDK's `ChatBotKitClientOptions` where they fit a server. */
 export interface ChatBotKitClientOptions {

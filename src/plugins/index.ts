@@ -5,7 +5,7 @@ import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError } from 'graphql';
 import { type Plugin, useReadinessCheck } from 'graphql-yoga';
-import type { LimitsConfig } from '../config.ts';
+import type { LimitsConfig } from '../limits/options.ts';
 import { type GatewayMetrics, useMetricsEndpoint } from '../observability/metrics.ts';
 import { DOCUMENT_LIMITS, useAllowList, useCsrfPreventionForPost, useValidationRules } from './use-abuse-limits.ts';
 import { useRequestFacts } from './use-request-facts.ts';

@@ -16,13 +16,16 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs the server as `npm start` does (same flags and entry point), with only the given environment. */
-export function runServer(env: Record<string, string>): {
+/** Runs the server as `npm start -- ...args` does (same flags and entry point), with only the given environment. */
+export function runServer(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): {
   child: ChildProcess;
   output(): string;
   exited: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, START_ARGS, {
+  const child = spawn(process.execPath, [...START_ARGS, ...args], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { propagateHeaders } from '../../examples/supergraph/forward-headers.ts';
 import { startEmulator } from '../../src/chatbotkit/emulator.ts';
-import { type Config, ConfigError, loadConfig } from '../../src/config.ts';
+import { type Config, ConfigError, loadConfig, VARIABLE_NAMES } from '../../src/config.ts';
 import { postGraphQL, startGateway } from '../helpers/gateway.ts';
 
 // Kubernetes and Docker are not available here: these checks stand in for `kubectl apply
@@ -169,13 +169,9 @@ function imageEnv(): Record<string, string> {
   return env;
 }
 
-/** Every variable name config.ts reads, from its reader calls (`reader.integer('PORT', ...)`). */
+/** Every variable the gateway reads: the names in its schema of variables. */
 function variablesTheGatewayReads(): Set<string> {
-  const source = readFileSync(join(root, 'src', 'config.ts'), 'utf8');
-  const names = [
-    ...source.matchAll(/reader\.(?:string|required|integer|boolean|oneOf|list|headerValue)\(\s*'([A-Z][A-Z0-9_]*)'/g),
-  ].map((match) => match[1] ?? '');
-  return new Set([...names, 'NODE_ENV']);
+  return new Set(VARIABLE_NAMES);
 }
 
 function tryLoadConfig(env: Record<string, string>): { config?: Readonly<Config>; problems: string[] } {
@@ -372,7 +368,8 @@ function podProblems(manifests: Manifest[]): string[] {
   if (preStop < 1) problems.push('a preStop sleep must let the Service drop the endpoint before SIGTERM');
   if (config && grace < preStop + config.shutdownTimeoutMs / 1000 + 2) {
     problems.push(
-      `terminationGracePeriodSeconds (${grace}) must exceed preStop (${preStop} s) + SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs / 1000} s) + 2 s`,
+      `terminationGracePeriodSeconds (${grace}) must exceed preStop (${preStop} s) + ` +
+        `SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs / 1000} s) + 2 s`,
     );
   }
 
@@ -558,7 +555,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(kindProblems(manifests)).toEqual([]);
   });
 
-  it('give the gateway a configuration that loadConfig accepts, with only variables it reads and credentials from a Secret', () => {
+  it('give the gateway a configuration loadConfig accepts, only variables it reads, credentials from a Secret', () => {
     const { config, problems } = deploymentConfig(manifests);
     expect(problems).toEqual([]);
     expect(config).toBeDefined();
@@ -590,7 +587,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 describe('docker-compose.yml', () => {
   const compose = loadCompose();
 
-  it('builds the gateway from the Dockerfile with a configuration that loadConfig accepts, beside Redis and a router', () => {
+  it('builds the gateway from the Dockerfile, configured as loadConfig accepts, beside Redis and a router', () => {
     expect(composeProblems(compose)).toEqual([]);
   });
 
@@ -616,7 +613,8 @@ describe('docker-compose.yml', () => {
         headers: { 'content-type': 'application/json', 'x-request-id': 'compose-req-1' },
         body: JSON.stringify({
           query:
-            'mutation { createConversationSession(input: { conversationId: "conv_compose" }) { __typename ... on ConversationSession { conversationId } } }',
+            'mutation { createConversationSession(input: { conversationId: "conv_compose" }) ' +
+            '{ __typename ... on ConversationSession { conversationId } } }',
         }),
       });
       expect(await response.json()).toEqual({

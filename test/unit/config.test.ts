@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { runServer } from '../helpers/process.ts';
 
 const KEY_HASH = 'a'.repeat(64);
 const API_KEY_AUTH = { AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: KEY_HASH };
@@ -215,34 +214,39 @@ describe('configuration', () => {
     ).toEqual([]);
   });
 
+  it('derives the connect timeout from a shorter overall timeout instead of refusing to start', () => {
+    const config = loadConfig({ UPSTREAM_TIMEOUT_MS: '2000' });
+    expect(config.upstreamTimeoutMs).toBe(2000);
+    expect(config.resilience.connectTimeoutMs).toBe(500);
+  });
+
+  it('derives the overall timeout from a longer connect timeout instead of refusing to start', () => {
+    const config = loadConfig({ UPSTREAM_CONNECT_TIMEOUT_MS: '5000' });
+    expect(config.resilience.connectTimeoutMs).toBe(5000);
+    expect(config.upstreamTimeoutMs).toBe(20_000);
+  });
+
+  it('refuses two chosen timeouts that disagree, naming both values and the fix', () => {
+    expect(problemsOf({ UPSTREAM_TIMEOUT_MS: '4000', UPSTREAM_CONNECT_TIMEOUT_MS: '2000' })).toEqual([
+      'UPSTREAM_CONNECT_TIMEOUT_MS must be at most a quarter of UPSTREAM_TIMEOUT_MS, or a failed connect could ' +
+        'never be retried (got 2000 and 4000): lower UPSTREAM_CONNECT_TIMEOUT_MS to 1000, ' +
+        'raise UPSTREAM_TIMEOUT_MS to 8000, or unset either one',
+    ]);
+  });
+
+  it('treats a blank variable as unset', () => {
+    expect(loadConfig({ PORT: ' ', LOG_LEVEL: '', AUTH_MODE: '  ' })).toMatchObject({ port: 4000, logLevel: 'info' });
+  });
+
+  it('reports a bad value once, without the problems that would follow from it', () => {
+    expect(problemsOf({ AUTH_MODE: 'magic', CHATBOTKIT_SECRET: 'sk' })).toHaveLength(1);
+    expect(problemsOf({ UPSTREAM_TIMEOUT_MS: 'soon', UPSTREAM_CONNECT_TIMEOUT_MS: '5000' })).toHaveLength(1);
+  });
+
   it('reads CORS origins as a list', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).corsOrigins).toEqual([
       'https://a.example',
       'http://localhost:3000',
     ]);
-  });
-
-  it('makes the process exit 1 with one clear line when the port is taken', async () => {
-    const { createServer } = await import('node:net');
-    const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const { port } = blocker.address() as import('node:net').AddressInfo;
-    const server = runServer({ PORT: String(port) });
-    expect(await server.exited).toBe(1);
-    expect(server.output()).toContain(`cannot listen on 127.0.0.1:${port}`);
-    blocker.close();
-  });
-
-  it('makes the process print each problem and exit with code 1', async () => {
-    const server = runServer({ PORT: 'eighty', LOG_LEVEL: 'loud' });
-    expect(await server.exited).toBe(1);
-    expect(server.output()).toContain('PORT must be a whole number');
-    expect(server.output()).toContain('LOG_LEVEL must be one of');
-  });
-
-  it('makes the process refuse production without a secret', async () => {
-    const server = runServer({ NODE_ENV: 'production' });
-    expect(await server.exited).toBe(1);
-    expect(server.output()).toContain('refusing to serve sessions from the local emulator');
   });
 });

@@ -1,0 +1,193 @@
+import * as v from 'valibot';
+import { AUTH_MODES } from '../auth/options.ts';
+import { DEFAULT_BASE_URL } from '../chatbotkit/options.ts';
+import { readPersistedOperations } from '../limits/options.ts';
+import { LOG_FORMATS, LOG_LEVELS } from '../observability/options.ts';
+import { withDefault, withoutDefault } from './env-schema.ts';
+import {
+  boolean,
+  file,
+  headerValue,
+  httpUrl,
+  ipAddressOrLocalhost,
+  list,
+  oneOf,
+  origins,
+  redisUrl,
+  secret,
+  sha256Digests,
+  text,
+  timeZone,
+  wholeNumber,
+} from './value-types.ts';
+
+/*
+ * Every environment variable the gateway reads, and the only place that names them: what each
+ * accepts, its default and what it is for. docs/environment.md, `--help` and the deploy checks
+ * are printed from this table; the rules between variables live in policy.ts.
+ */
+
+export const VARIABLES = v.object({
+  NODE_ENV: withoutDefault(v.pipe(text(), v.metadata({ allowed: 'production, development, …' })), {
+    description:
+      'production: needs CHATBOTKIT_SECRET (or AUTH_MODE=passthrough), refuses AUTH_MODE=none and JWT_SECRET, ' +
+      'turns GraphiQL and introspection off; development: pretty logs',
+  }),
+  HOST: withDefault(ipAddressOrLocalhost(), {
+    default: '127.0.0.1',
+    description: 'Address to listen on; 0.0.0.0 or :: to be reachable from other hosts (the Docker image sets 0.0.0.0)',
+  }),
+  PORT: withDefault(wholeNumber(0, 65_535), { default: '4000', description: 'Port to listen on; 0 picks a free one' }),
+  SHUTDOWN_TIMEOUT_MS: withDefault(wholeNumber(0, 300_000), {
+    default: '10000',
+    description: 'How long SIGTERM or SIGINT waits for requests in flight before closing their connections',
+  }),
+  CORS_ORIGINS: withDefault(origins(), {
+    default: '',
+    shown: 'none (same origin only)',
+    description: 'Browser origins allowed to call the gateway',
+  }),
+  CONVERSATION_ID_PREFIXES: withDefault(list(), {
+    default: '',
+    shown: 'none (any id)',
+    description: 'Prefixes every conversation id must start with, for every caller',
+  }),
+
+  CHATBOTKIT_SECRET: withoutDefault(secret(), {
+    shown: 'none: the built-in emulator mints sessions',
+    description: 'ChatBotKit API secret; when set, sessions come from ChatBotKit',
+  }),
+  CHATBOTKIT_API_URL: withoutDefault(httpUrl(), {
+    shown: `${DEFAULT_BASE_URL} with a secret, else the emulator`,
+    description: 'Where the API lives; plain http with credentials only to loopback',
+  }),
+  CHATBOTKIT_RUNAS_USER_ID: withoutDefault(headerValue(), {
+    description: 'Act as this sub-account user (sent as x-runas-user-id)',
+  }),
+  CHATBOTKIT_TIMEZONE: withoutDefault(timeZone(), { description: 'Time zone sent as x-timezone' }),
+  UPSTREAM_TIMEOUT_MS: withoutDefault(wholeNumber(100, 120_000), {
+    shown: '10000, or 4 × UPSTREAM_CONNECT_TIMEOUT_MS if more',
+    description: 'Deadline of one upstream call, connect to last byte, retries included',
+  }),
+  UPSTREAM_CONNECT_TIMEOUT_MS: withoutDefault(wholeNumber(100, 60_000), {
+    shown: '2000, or UPSTREAM_TIMEOUT_MS ÷ 4 if less',
+    description:
+      'TCP and TLS connect deadline; at most UPSTREAM_TIMEOUT_MS ÷ 4, so that a failed connect can be retried',
+  }),
+  UPSTREAM_HEADERS_TIMEOUT_MS: withDefault(wholeNumber(0, 120_000), {
+    default: '0',
+    description: 'Longest wait for the answer’s headers; 0: only the call’s deadline',
+  }),
+  UPSTREAM_BODY_TIMEOUT_MS: withDefault(wholeNumber(0, 120_000), {
+    default: '0',
+    description: 'Longest wait between two chunks of the answer’s body; 0: only the call’s deadline',
+  }),
+  UPSTREAM_RETRIES: withDefault(wholeNumber(0, 5), {
+    default: '2',
+    description: 'Retries where no session can have been minted (connection not made, 429, 503)',
+  }),
+  UPSTREAM_RETRY_DELAY_MS: withDefault(wholeNumber(10, 10_000), {
+    default: '250',
+    description: 'First backoff before a retry; it doubles on each further retry, with jitter',
+  }),
+  UPSTREAM_CIRCUIT_THRESHOLD: withDefault(wholeNumber(1, 1000), {
+    default: '5',
+    description: 'Failures in a row that open the circuit: calls then fail fast',
+  }),
+  UPSTREAM_CIRCUIT_HALF_OPEN_MS: withDefault(wholeNumber(100, 600_000), {
+    default: '10000',
+    description: 'How long the circuit stays open before one probe call goes through',
+  }),
+  UPSTREAM_MAX_CONCURRENT: withDefault(wholeNumber(1, 10_000), {
+    default: '256',
+    description: 'Upstream calls in flight, and sockets to the upstream',
+  }),
+  UPSTREAM_MAX_QUEUED: withDefault(wholeNumber(0, 100_000), {
+    default: '256',
+    description: 'Calls waiting for a free slot; beyond that they fail with GATEWAY_OVERLOADED',
+  }),
+
+  AUTH_MODE: withoutDefault(oneOf(AUTH_MODES), {
+    shown: 'none with the emulator, else required',
+    description: 'Who may mint sessions: JWT bearers, API key holders, callers with their own ChatBotKit token, anyone',
+  }),
+  GATEWAY_API_KEY_HASHES: withDefault(sha256Digests(), {
+    default: '',
+    shown: 'none (required with api-key)',
+    description: 'With api-key: digests of the accepted x-api-key values',
+  }),
+  JWT_JWKS_URL: withoutDefault(httpUrl(), {
+    description: 'With jwt: the issuer’s key set (https, or http to loopback)',
+  }),
+  JWT_SECRET: withoutDefault(secret(32), {
+    description: 'With jwt, development only: a shared HS256 secret, instead of JWT_JWKS_URL',
+  }),
+  JWT_ISSUER: withoutDefault(text(), { shown: 'none (required with jwt)', description: 'The expected iss claim' }),
+  JWT_AUDIENCE: withoutDefault(text(), { shown: 'none (required with jwt)', description: 'The expected aud claim' }),
+  JWT_REQUIRED_SCOPE: withDefault(text(), {
+    default: 'conversation-session:create',
+    description: 'Scope (in scope or scp) needed to mint sessions',
+  }),
+  JWT_CLOCK_TOLERANCE_SECONDS: withDefault(wholeNumber(0, 300), {
+    default: '5',
+    description: 'Allowed clock skew for exp and nbf',
+  }),
+  JWT_JWKS_COOLDOWN_SECONDS: withDefault(wholeNumber(0, 3600), {
+    default: '30',
+    description: 'Least time between two key-set fetches (an unknown kid triggers one)',
+  }),
+  JWT_CONVERSATIONS_CLAIM: withDefault(text(), {
+    default: 'conversations',
+    description: 'Claim listing the conversation ids (or prefix*) a caller may open; absent means any',
+  }),
+
+  GRAPHIQL: withoutDefault(boolean(), {
+    shown: 'false in production, else true',
+    description: 'Serve GraphiQL on GET /graphql to browsers',
+  }),
+  INTROSPECTION: withoutDefault(boolean(), {
+    shown: 'false in production, else true',
+    description: 'Answer introspection (and suggest field names in errors)',
+  }),
+  MAX_BODY_BYTES: withDefault(wholeNumber(1024, 10 * 1024 * 1024), {
+    default: '65536',
+    description: 'Largest request body',
+  }),
+  PERSISTED_OPERATIONS_FILE: withoutDefault(
+    file(
+      readPersistedOperations,
+      (path) => `must be a readable JSON object of { "<hash>": "<GraphQL document>" } (got "${path}")`,
+    ),
+    { description: 'JSON object of operation hashes (SHA-256) to documents; when set, only these operations run' },
+  ),
+  RATE_LIMIT_POINTS: withDefault(wholeNumber(1, 1_000_000_000), {
+    default: '60',
+    description: 'Sessions one caller may mint per window',
+  }),
+  RATE_LIMIT_WINDOW_SECONDS: withDefault(wholeNumber(1, 86_400), {
+    default: '60',
+    description: 'The rate-limit window',
+  }),
+  REDIS_URL: withoutDefault(redisUrl(), {
+    shown: 'none (in memory)',
+    description: 'Redis for rate-limit counters shared by all replicas',
+  }),
+
+  LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), { default: 'info', description: 'Least severe log lines written' }),
+  LOG_FORMAT: withoutDefault(oneOf(LOG_FORMATS), {
+    shown: 'pretty with NODE_ENV=development, else json',
+    description: 'pretty needs the pino-pretty dev dependency (not in the image)',
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: withoutDefault(text('URL'), {
+    description: 'OTLP collector; setting it turns tracing on (the SDK reads the other OTEL_* variables)',
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: withoutDefault(text('URL'), {
+    description: 'OTLP collector for traces only; setting it turns tracing on',
+  }),
+  OTEL_TRACES_EXPORTER: withoutDefault(text(), {
+    description: 'Trace exporter, e.g. otlp or console; none turns tracing off',
+  }),
+  OTEL_SDK_DISABLED: withoutDefault(text(), { description: 'true turns tracing off, whatever else is set' }),
+});
+
+export type Variables = v.InferOutput<typeof VARIABLES>;
