@@ -9,7 +9,8 @@ export const HELP = `npm run bench [-- options]
 
   --quick                 smoke run: 2 rounds, 2 s per target, 1 s warm-up
   --duration <s>          seconds measured per target per round (default 10)
-  --warmup <s>            warm-up per target before the first round (default 3); 1 s before each round
+  --warmup <s>            warm-up per target before the first round (default 3; 0: none); up to 1 s before
+                          each later round
   --rounds <n>            rounds; targets alternate within each round (default 3)
   --connections <n>       concurrent connections, throughput and fixed-rate scenarios (default 50)
   --scenarios <list>      comma-separated: throughput,fixed-rate,slow-upstream (default all)
@@ -61,11 +62,12 @@ export function parseOptions(args: string[]): Options | undefined {
   const { values: argv } = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
   if (argv.help) return undefined;
   const quick = argv.quick;
+  const warmup = seconds(argv.warmup, quick ? 1 : 3, 'warmup');
   const options: Options = {
     quick,
     duration: positive(argv.duration, quick ? 2 : 10, 'duration'),
-    warmup: positive(argv.warmup, quick ? 1 : 3, 'warmup'),
-    roundWarmup: quick ? 0.5 : 1,
+    warmup,
+    roundWarmup: Math.min(warmup, quick ? 0.5 : 1),
     rounds: whole(argv.rounds, quick ? 2 : 3, 'rounds'),
     connections: whole(argv.connections, 50, 'connections'),
     scenarios: list(argv.scenarios, SCENARIO_NAMES, 'scenario'),
@@ -111,6 +113,11 @@ function positive(raw: string | undefined, fallback: number, name: string): numb
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} must be a positive number (got "${raw}")`);
   return value;
+}
+
+/** Seconds, 0 allowed (no warm-up). */
+function seconds(raw: string | undefined, fallback: number, name: string): number {
+  return raw !== undefined && Number(raw) === 0 ? 0 : positive(raw, fallback, name);
 }
 
 function whole(raw: string | undefined, fallback: number, name: string): number {

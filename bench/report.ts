@@ -26,20 +26,23 @@ export function goals(scenarios: readonly ScenarioResult[]): Goal[] {
   ];
 }
 
+const mark = (goal: Goal): string => (Number.isFinite(goal.value) ? (goal.met ? '✓' : '✗') : '·');
+const measured = (goal: Goal): string =>
+  Number.isFinite(goal.value) ? fmt(goal.value, 2) : 'not measured in this run';
+
 export function printReport(session: Session, scenarios: readonly ScenarioResult[]): void {
   const { log } = session;
   for (const scenario of scenarios) {
     log(`\n\n${scenario.title} (${scenario.rounds} rounds × ${scenario.durationSec} s)\n`);
     log(formatTable(scenario));
     log('');
-    for (const [name, value] of Object.entries(scenario.ratios)) log(`  ${name.padEnd(32)} ${fmt(value, 2)}`);
+    const ratios = measuredRatios(scenario);
+    const width = Math.max(32, ...ratios.map(([name]) => name.length + 1));
+    for (const [name, value] of ratios) log(`  ${name.padEnd(width)} ${fmt(value, 2)}`);
     for (const note of scenario.notes) log(`  · ${note}`);
   }
   log('\nTargets:');
-  for (const { goal, value, met } of goals(scenarios)) {
-    const mark = Number.isFinite(value) ? (met ? '✓' : '✗') : '·';
-    log(`  ${mark} ${goal.padEnd(42)} ${Number.isFinite(value) ? fmt(value, 2) : 'not measured in this run'}`);
-  }
+  for (const goal of goals(scenarios)) log(`  ${mark(goal)} ${goal.goal.padEnd(42)} ${measured(goal)}`);
   const comparison = comparisonLines(session, scenarios);
   if (comparison.length > 0) log(`\n${comparison.join('\n')}`);
 }
@@ -86,7 +89,7 @@ function markdown(session: Session, machine: Machine, started: Date, scenarios: 
       '',
       markdownTable(s),
       '',
-      Object.entries(s.ratios)
+      measuredRatios(s)
         .map(([name, value]) => `${name} **${fmt(value, 2)}**`)
         .join(' · '),
       '',
@@ -99,6 +102,11 @@ function markdown(session: Session, machine: Machine, started: Date, scenarios: 
         .join(' · '),
     ...comparisonLines(session, scenarios).map((line, i) => (i === 0 ? `\n${line}\n` : `- ${line.trim()}`)),
   ].join('\n');
+}
+
+/** The ratios this run could compute (a ratio to a target that did not run is NaN). */
+function measuredRatios(scenario: ScenarioResult): [string, number][] {
+  return Object.entries(scenario.ratios).filter(([, value]) => Number.isFinite(value));
 }
 
 /** Requests/s for the closed-loop scenario, p99 latency for the others. */

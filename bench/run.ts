@@ -53,6 +53,7 @@ export async function main(args: string[]): Promise<number> {
 
 async function run(session: Session): Promise<number> {
   const { options, log } = session;
+  if (options.baselineRef !== undefined) session.baseline = checkoutBaseline(session, options.baselineRef);
   const machine = await machineInfo();
   log(
     `bench: ${describeMachine(machine)}; ` +
@@ -63,7 +64,6 @@ async function run(session: Session): Promise<number> {
   if (machine.backgroundBusyPercent > 20)
     log('bench: warning: the machine was already busy; numbers will be noisier than usual');
   if (options.soak) return (await soak(session, machine)) ? 0 : 1;
-  if (options.baselineRef !== undefined) session.baseline = checkoutBaseline(session, options.baselineRef);
 
   const started = new Date();
   const scenarios = [...(await atOnce(session)), ...(await slow(session))];

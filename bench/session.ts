@@ -33,6 +33,7 @@ export function createSession(options: Options, resultsDir: string): Session {
   const children = new Set<Child>();
   const cleanups: (() => void)[] = [];
   const log = (text: string): void => void process.stdout.write(`${text}\n`);
+  let closed = false;
   return {
     options,
     resultsDir,
@@ -40,12 +41,18 @@ export function createSession(options: Options, resultsDir: string): Session {
     problems: [],
     log,
     track: (child) => {
+      // Interrupted while this child was starting: it must not outlive the bench.
+      if (closed) {
+        void child.stop();
+        throw new Error('interrupted');
+      }
       children.add(child);
       return child;
     },
     untrack: (child) => void children.delete(child),
     onClose: (cleanup) => void cleanups.push(cleanup),
     close: async () => {
+      closed = true;
       const stopping = [...children];
       children.clear();
       await Promise.all(stopping.map((child) => child.stop()));
