@@ -93,7 +93,7 @@ async function measure(
     },
   };
   session.log(
-    `  round ${roundIndex + 1} ${target.name.padEnd(8)} ${fmt(result.rps, 0).padStart(6)} req/s  ` +
+    `  round ${roundIndex + 1} ${target.name.padEnd(running.nameWidth)} ${fmt(result.rps, 0).padStart(6)} req/s  ` +
       `p50 ${fmt(latencyMs.p50, 2)} ms  p99 ${fmt(latencyMs.p99, 2)} ms  CPU ${stats.cpuUsPerRequest} µs/req` +
       (watchSockets ? `  sockets: ${sockets.callers} callers, ${sockets.upstream} upstream` : ''),
   );

@@ -27,7 +27,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     options = parseOptions(args);
   } catch (error) {
-    process.stderr.write(`bench: ${(error as Error).message}\n\n${HELP}`);
+    process.stderr.write(`bench: ${(error as Error).message} (npm run bench -- --help lists the options)\n`);
     return 2;
   }
   if (!options) {

@@ -17,6 +17,8 @@ export interface Running {
   targets: Target[];
   /** Requests each target was sent so far, by name (for log volume per request). */
   requests: Map<string, number>;
+  /** The longest target name, for aligned progress lines. */
+  nameWidth: number;
 }
 
 /**
@@ -52,7 +54,8 @@ async function start(
   const { log, options } = session;
   log(`\n▶ ${scenario}: starting the upstream emulator (${latencyMs} ms) and ${specs.map((s) => s.name).join(', ')}`);
   const upstream = session.track(await startUpstream('upstream', latencyMs));
-  const running: Running = { scenario, upstream, targets: [], requests: new Map() };
+  const nameWidth = Math.max(8, ...specs.map((spec) => spec.name.length));
+  const running: Running = { scenario, upstream, targets: [], requests: new Map(), nameWidth };
   const environment = {
     upstreamUrl: upstream.url,
     upstreamLatencyMs: latencyMs,
@@ -71,7 +74,7 @@ async function start(
   for (const target of running.targets) {
     await verifyTarget(target);
     running.requests.set(target.name, 3);
-    log(`  ${target.name.padEnd(8)} ${target.child.url}  pid ${target.child.pid}  answers verified`);
+    log(`  ${target.name.padEnd(nameWidth)} ${target.child.url}  pid ${target.child.pid}  answers verified`);
   }
   return running;
 }
