@@ -53,7 +53,7 @@ const verified = (name: string): RegExp =>
   new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`);
 
 describe('npm run bench', () => {
-  it('measures floor, gateway and peer, checks their answers, and prints the table, the ratios and the targets', async () => {
+  it('measures floor, gateway and peer, checks their answers, prints the table, the ratios, the targets', async () => {
     const { code, output } = await runBench(['--scenarios', 'throughput', '--targets', 'floor,gateway,peer', ...QUICK]);
     expect(code, output).toBe(0);
     for (const target of ['floor', 'gateway', 'peer']) expect(output).toMatch(verified(target));
@@ -72,7 +72,7 @@ describe('npm run bench', () => {
     }
   }, 60_000);
 
-  it('with --baseline-ref, measures the gateway at that commit beside the working tree and compares the two', async () => {
+  it('with --baseline-ref, measures the gateway of that commit beside the working tree and compares', async () => {
     const { code, output } = await runBench([
       '--scenarios',
       'throughput',
@@ -86,9 +86,8 @@ describe('npm run bench', () => {
     expect(output).toMatch(verified('gateway'));
     expect(output).toMatch(verified('gateway@HEAD'));
     expect(output).toMatch(/gateway\/gateway@HEAD CPU per request\s+\d+\.\d+/);
-    expect(output).toMatch(
-      /gateway \(working tree\) vs gateway@HEAD.*\n\s+throughput\s+CPU \d+ vs \d+ µs\/request: \d+\.\d+ .*req\/s: \d+\.\d+/,
-    );
+    expect(output).toMatch(/gateway \(working tree\) vs gateway@HEAD, ratios gateway\/gateway@HEAD:/);
+    expect(output).toMatch(/\n {2}throughput +CPU \d+ vs \d+ µs\/request: \d+\.\d+ .*req\/s: \d+\.\d+/);
 
     const results = latestResults();
     expect(results.baseline).toEqual({ name: 'gateway@HEAD', commit: git('rev-parse', 'HEAD') });
@@ -112,6 +111,16 @@ describe('npm run bench', () => {
     for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid} still runs`).toThrow();
     expectWorktreeRemoved(output);
   }, 60_000);
+
+  it('--help lists every option bench/README.md documents', async () => {
+    const { code, output } = await runBench(['--help']);
+    expect(code, output).toBe(0);
+    const readme = readFileSync(new URL('../../bench/README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('| option'), readme.indexOf('## What runs'));
+    const documented = [...table.matchAll(/`(-{1,2}[a-z-]+)/g)].map((match) => match[1]!);
+    expect(documented).toContain('--baseline-ref');
+    for (const option of documented) expect(output).toContain(option);
+  });
 
   it('refuses a --baseline-ref that names no commit, with exit code 2', async () => {
     const { code, output } = await runBench(['--baseline-ref', 'no-such-ref-anywhere']);
