@@ -17,23 +17,28 @@ export function comparisonRatios(session: Session, stats: readonly TargetStats[]
   };
 }
 
-/** One line per scenario that ran both gateways; none without a baseline. */
-export function comparisonLines(session: Session, scenarios: readonly ScenarioResult[]): string[] {
+export interface Comparison {
+  title: string;
+  /** Per scenario that ran both gateways: its name, and both figures with their ratios. */
+  rows: [scenario: string, text: string][];
+}
+
+/** The run's closing comparison; undefined without a baseline. */
+export function comparison(session: Session, scenarios: readonly ScenarioResult[]): Comparison | undefined {
   const baseline = session.baseline?.name;
-  if (!baseline) return [];
-  const lines = scenarios.flatMap((scenario) => {
+  if (!baseline) return undefined;
+  const rows = scenarios.flatMap((scenario): Comparison['rows'] => {
     const [gateway, other] = [byName(scenario.targets)('gateway'), byName(scenario.targets)(baseline)];
     if (!gateway || !other) return [];
-    return [
-      `  ${scenario.name.padEnd(14)} CPU ${fmt(cpu(gateway), 0)} vs ${fmt(cpu(other), 0)} µs/request: ` +
-        `${fmt(ratio(gateway, other, cpu), 2)} (rounds ${roundSpread(gateway, other, cpu) ?? '–'}); ` +
-        `${fmt(rps(gateway), 0)} vs ${fmt(rps(other), 0)} req/s: ` +
-        `${fmt(ratio(gateway, other, rps), 2)} (rounds ${roundSpread(gateway, other, rps) ?? '–'})`,
-    ];
+    const text =
+      `CPU ${fmt(cpu(gateway), 0)} vs ${fmt(cpu(other), 0)} µs/request: ` +
+      `${fmt(ratio(gateway, other, cpu), 2)} (rounds ${roundSpread(gateway, other, cpu) ?? '–'}); ` +
+      `${fmt(rps(gateway), 0)} vs ${fmt(rps(other), 0)} req/s: ` +
+      `${fmt(ratio(gateway, other, rps), 2)} (rounds ${roundSpread(gateway, other, rps) ?? '–'})`;
+    return [[scenario.name, text]];
   });
-  return [
+  const title =
     `gateway (working tree) vs ${baseline}, ratios gateway/${baseline}: ` +
-      'CPU below 1 and req/s above 1 favour the working tree',
-    ...lines,
-  ];
+    'CPU below 1 and req/s above 1 favour the working tree';
+  return { title, rows };
 }

@@ -2,7 +2,7 @@
  * What a run prints at the end and writes to bench/results/: each scenario's table, ratios and
  * notes, the targets, the baseline comparison, as text, JSON, Markdown and an SVG chart.
  */
-import { comparisonLines } from './comparison.ts';
+import { comparison } from './comparison.ts';
 import { describeMachine, type Machine, machineShort } from './machine.ts';
 import { fmt, type ScenarioResult } from './results.ts';
 import { type Session, stampOf, writeResult } from './session.ts';
@@ -43,8 +43,9 @@ export function printReport(session: Session, scenarios: readonly ScenarioResult
   }
   log('\nTargets:');
   for (const goal of goals(scenarios)) log(`  ${mark(goal)} ${goal.goal.padEnd(42)} ${measured(goal)}`);
-  const comparison = comparisonLines(session, scenarios);
-  if (comparison.length > 0) log(`\n${comparison.join('\n')}`);
+  const compared = comparison(session, scenarios);
+  if (compared)
+    log(`\n${compared.title}\n${compared.rows.map(([name, text]) => `  ${name.padEnd(14)} ${text}`).join('\n')}`);
 }
 
 /** results/latest.json, .md and .svg, and a copy of the JSON and SVG named for the start time. */
@@ -80,6 +81,7 @@ export function writeReport(
 }
 
 function markdown(session: Session, machine: Machine, started: Date, scenarios: readonly ScenarioResult[]): string {
+  const compared = comparison(session, scenarios);
   return [
     `Machine: ${describeMachine(machine)} (load generator, targets and upstream on the same machine); ` +
       `${started.toISOString()}.`,
@@ -96,11 +98,10 @@ function markdown(session: Session, machine: Machine, started: Date, scenarios: 
       ...s.notes.map((note) => `- ${note}`),
     ]),
     '',
-    'Targets: ' +
-      goals(scenarios)
-        .map((g) => `${g.goal}: ${fmt(g.value, 2)} ${g.met ? '✓' : '✗'}`)
-        .join(' · '),
-    ...comparisonLines(session, scenarios).map((line, i) => (i === 0 ? `\n${line}\n` : `- ${line.trim()}`)),
+    `Targets: ${goals(scenarios)
+      .map((goal) => `${goal.goal}: ${measured(goal)} ${mark(goal)}`)
+      .join(' · ')}`,
+    ...(compared ? ['', compared.title, '', ...compared.rows.map(([name, text]) => `- ${name}: ${text}`)] : []),
   ].join('\n');
 }
 

@@ -5,8 +5,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { verifyTarget } from './answers.ts';
-import type { Child } from './processes.ts';
-import { ROOT_DIR } from './processes.ts';
+import { type Child, ROOT_DIR } from './processes.ts';
 import { round } from './results.ts';
 import type { Session } from './session.ts';
 import { startTarget, startUpstream, type Target, type TargetSpec } from './targets.ts';
