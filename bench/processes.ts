@@ -1,16 +1,15 @@
 /**
- * Starting, probing and stopping the bench's child processes (upstream emulators, targets), and
- * what Linux's /proc says about them: resident memory, its peak, CPU time and sockets.
+ * Starting, probing and stopping the bench's child processes (upstream emulators, targets).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** The checkout this bench belongs to (the working tree). */
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
-const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('./child/probe.ts', import.meta.url));
 
 export interface ProbeAnswer {
   eventLoopDelayMs: { mean: number; p50: number; p99: number; max: number };
@@ -18,23 +17,25 @@ export interface ProbeAnswer {
   heapSpacesMb: Record<string, number>;
 }
 
+export type ProbeKind = 'read' | 'reset' | 'gc';
+
 export interface Child {
   name: string;
   /** The URL parsed from the child's first output (an upstream's base URL, or a target's /graphql). */
   url: string;
   pid: number;
   process: ChildProcess;
-  /** Asks the preloaded probe (bench/probe.ts) for event-loop delay and memory. */
-  probe(kind: 'read' | 'reset' | 'gc'): Promise<ProbeAnswer | undefined>;
+  /** Asks the preloaded probe (bench/child/probe.ts) for event-loop delay and memory. */
+  probe(kind: ProbeKind): Promise<ProbeAnswer | undefined>;
   stop(): Promise<void>;
-  /** The last few kilobytes the child wrote to stderr, for error messages. */
-  stderr(): string;
 }
 
 export interface StartOptions {
   name: string;
-  /** Script and its arguments, relative to the repository root, run by the same Node as the bench. */
+  /** Script and its arguments, relative to `cwd`, run by the same Node as the bench. */
   args: string[];
+  /** The checkout the child runs in; default the working tree. */
+  cwd?: string;
   env: Record<string, string>;
   /**
    * Where stdout goes. 'pipe': the URL is the `url` field of the first JSON line. A file path: the
@@ -46,10 +47,11 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-export async function startChild({ name, args, env, stdout, timeoutMs = 30_000 }: StartOptions): Promise<Child> {
+export async function startChild(options: StartOptions): Promise<Child> {
+  const { name, args, cwd = ROOT_DIR, env, stdout, timeoutMs = 30_000 } = options;
   const out = stdout === 'pipe' ? 'pipe' : openSync(stdout.file, 'w');
   const child = spawn(process.execPath, ['--import', PROBE, ...args], {
-    cwd: ROOT_DIR,
+    cwd,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', out, 'pipe', 'ipc'],
   });
@@ -64,54 +66,60 @@ export async function startChild({ name, args, env, stdout, timeoutMs = 30_000 }
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => fail(new Error(`${name} did not report its URL within ${timeoutMs} ms\n${stderr}`)),
+      () => settle(new Error(`${name} did not report its URL within ${timeoutMs} ms`)),
       timeoutMs,
     );
     let poll: NodeJS.Timeout | undefined;
-    const done = (value: string): void => {
+    const settle = (result: string | Error): void => {
       clearTimeout(timer);
-      if (poll) clearInterval(poll);
-      resolve(value);
+      clearInterval(poll);
+      if (typeof result === 'string') resolve(result);
+      else reject(new Error(`${result.message}\n${stderr}`));
     };
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
-      if (poll) clearInterval(poll);
-      reject(error);
-    };
-    void exited.then((code) => fail(new Error(`${name} exited with code ${code} before listening\n${stderr}`)));
+    void exited.then((code) => settle(new Error(`${name} exited with code ${code} before listening`)));
     if (stdout === 'pipe') {
-      const lines = createInterface({ input: child.stdout! });
-      lines.once('line', (line) => {
-        const found = urlOf(line);
-        if (found) done(found);
-        else fail(new Error(`${name} printed ${line.slice(0, 200)} instead of its URL`));
+      createInterface({ input: child.stdout! }).once('line', (line) => {
+        settle(urlOf(line) ?? new Error(`${name} printed ${line.slice(0, 200)} instead of its URL`));
       });
-    } else {
-      const known = stdout.url;
-      if (known) {
-        poll = setInterval(() => {
+      return;
+    }
+    const known = stdout.url;
+    poll = known
+      ? setInterval(() => {
           fetch(new URL('/healthz', known)).then(
-            (response) => response.ok && done(known),
+            (response) => response.ok && settle(known),
             () => undefined,
           );
-        }, 100);
-        return;
-      }
-      poll = setInterval(() => {
-        const text = readFileSync(stdout.file, 'utf8');
-        for (const line of text.split('\n')) {
-          const found = urlOf(line);
-          if (found) return done(found);
-        }
-      }, 50);
-    }
-  }).catch(async (error: unknown) => {
+        }, 100)
+      : setInterval(() => {
+          const found = readFileSync(stdout.file, 'utf8').split('\n').map(urlOf).find(Boolean);
+          if (found) settle(found);
+        }, 50);
+  }).catch((error: unknown) => {
     child.kill('SIGKILL');
     throw error;
   });
 
+  return {
+    name,
+    url,
+    pid: child.pid!,
+    process: child,
+    probe: prober(child),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Asks the child's probe over IPC; undefined when it does not answer within 10 s. */
+function prober(child: ChildProcess): (kind: ProbeKind) => Promise<ProbeAnswer | undefined> {
   let nextId = 0;
-  const probe = (kind: 'read' | 'reset' | 'gc'): Promise<ProbeAnswer | undefined> =>
+  return (kind) =>
     new Promise((resolve) => {
       if (!child.connected) return resolve(undefined);
       const id = ++nextId;
@@ -124,31 +132,12 @@ export async function startChild({ name, args, env, stdout, timeoutMs = 30_000 }
         clearTimeout(timer);
         child.off('message', onMessage);
         child.channel?.unref();
-        resolve({
-          eventLoopDelayMs: message.eventLoopDelayMs,
-          memory: message.memory,
-          heapSpacesMb: message.heapSpacesMb,
-        });
+        const { eventLoopDelayMs, memory, heapSpacesMb } = message;
+        resolve({ eventLoopDelayMs, memory, heapSpacesMb });
       };
       child.on('message', onMessage);
       child.send({ probe: kind, id });
     });
-
-  return {
-    name,
-    url,
-    pid: child.pid!,
-    process: child,
-    probe,
-    stderr: () => stderr,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 function urlOf(line: string): string | undefined {
@@ -156,85 +145,6 @@ function urlOf(line: string): string | undefined {
   try {
     const parsed = JSON.parse(line) as { url?: unknown };
     return typeof parsed.url === 'string' ? parsed.url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export interface ProcStatus {
-  /** Resident set size now, MB. */
-  rssMb: number;
-  /** Peak resident set size since the process started (VmHWM), MB. */
-  peakRssMb: number;
-}
-
-/** VmRSS and VmHWM of a process, from /proc/<pid>/status. */
-export function procStatus(pid: number): ProcStatus | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-    return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
-const TICKS_PER_SECOND = 100;
-
-/** User + system CPU time a process has used, in milliseconds (/proc/<pid>/stat). */
-export function cpuTimeMs(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at field 3.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Busy and total jiffies of the whole machine (/proc/stat), to tell how loaded it was. */
-export function machineCpu(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const values = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = values.reduce((sum, value) => sum + value, 0);
-  const idle = (values[3] ?? 0) + (values[4] ?? 0);
-  return { busy: total - idle, total };
-}
-
-/**
- * Established TCP connections a process holds, split into those to `upstreamPort` (its pool to
- * the upstream) and the rest (mostly callers), from /proc/<pid>/fd and /proc/net/tcp{,6}.
- */
-export function socketCounts(pid: number, upstreamPort: number): { upstream: number; other: number } | undefined {
-  try {
-    const inodes = new Set<string>();
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
-      } catch {
-        // closed meanwhile
-      }
-    }
-    let upstream = 0;
-    let other = 0;
-    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-      let text: string;
-      try {
-        text = readFileSync(table, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const line of text.split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/);
-        if (fields.length < 10 || fields[3] !== '01' || !inodes.has(fields[9] ?? '')) continue;
-        const remotePort = parseInt((fields[2] ?? '').split(':')[1] ?? '', 16);
-        if (remotePort === upstreamPort) upstream++;
-        else other++;
-      }
-    }
-    return { upstream, other };
   } catch {
     return undefined;
   }

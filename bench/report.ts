@@ -1,207 +1,131 @@
 /**
- * What the bench prints and writes: the results' shape, text tables, and a small SVG chart.
+ * What a run prints at the end and writes to bench/results/: each scenario's table, ratios and
+ * notes, the targets, the baseline comparison, as text, JSON, Markdown and an SVG chart.
  */
-import type { TargetName } from './targets.ts';
+import { comparison } from './comparison.ts';
+import { describeMachine, type Machine, machineShort } from './machine.ts';
+import { fmt, type ScenarioResult } from './results.ts';
+import { type Session, stampOf, writeResult } from './session.ts';
+import { type Bar, svgChart } from './svg.ts';
+import { formatTable, markdownTable } from './tables.ts';
 
-export interface Latency {
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-export interface RoundStats {
-  round: number;
-  requests: number;
-  rps: number;
-  latencyMs: Latency;
-  cpuUsPerRequest: number;
-  machineBusyPercent: number;
-  eventLoopDelayMs?: { p50: number; p99: number; max: number } | undefined;
-}
-
-export interface TargetStats {
-  target: TargetName;
-  rounds: RoundStats[];
-  /** Answers received (right or wrong); `rps` counts only correct ones. */
-  requests: number;
-  /** All rounds' correct answers over all rounds' seconds. */
-  rps: number;
-  rpsMin: number;
-  rpsMax: number;
-  latencyMs: Latency;
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  non2xx: number;
-  statusCodes: Record<string, number>;
-  /** VmHWM of the target's process at the end of the scenario: its peak since it started. */
-  peakRssMb: number;
-  /** Target process CPU time per answered request (user + system). */
-  cpuUsPerRequest: number;
-  /** CPU the upstream emulator spent per request for this target (the same work for every proxy). */
-  upstreamCpuUsPerRequest: number;
-  machineBusyPercent: number;
-  /** Worst round's event-loop delay (from bench/probe.ts). */
-  eventLoopDelayMs?: { p50: number; p99: number; max: number } | undefined;
-  /** V8 heap of the target's process after the scenario's last round (no GC forced), MB. */
-  heapMb?: { used: number; total: number; newSpace: number; oldSpace: number; external: number };
-  /** Most established sockets seen at once during a round: to the upstream, and the others (callers). */
-  socketsMax?: { upstream: number; callers: number } | undefined;
-}
-
-export interface ScenarioResult {
-  name: 'throughput' | 'slow-upstream' | 'fixed-rate';
-  title: string;
-  upstreamLatencyMs: number;
-  connections: number;
-  durationSec: number;
-  rounds: number;
-  /** Fixed-rate scenario only: the overall rate asked for. */
-  rate?: number;
-  targets: TargetStats[];
-  ratios: Record<string, number>;
-  notes: string[];
-}
-
-export const round = (value: number, digits = 1): number =>
-  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value;
-
-export function formatTable(scenario: ScenarioResult): string {
-  const header = [
-    'target',
-    'req/s',
-    'rounds min–max',
-    'p50 ms',
-    'p90 ms',
-    'p99 ms',
-    'failed',
-    'non-2xx',
-    'peak RSS MB',
-    'CPU µs/req',
-    'ELD p99 ms',
-  ];
-  const rows = scenario.targets.map((t) => [
-    t.target,
-    String(Math.round(t.rps)),
-    `${Math.round(t.rpsMin)}–${Math.round(t.rpsMax)}`,
-    fmt(t.latencyMs.p50, 2),
-    fmt(t.latencyMs.p90, 2),
-    fmt(t.latencyMs.p99, 2),
-    String(t.errors + t.timeouts + t.mismatches),
-    String(t.non2xx),
-    fmt(t.peakRssMb, 0),
-    fmt(t.cpuUsPerRequest, 0),
-    t.eventLoopDelayMs ? fmt(t.eventLoopDelayMs.p99, 1) : '–',
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function markdownTable(scenario: ScenarioResult): string {
-  const header =
-    '| target | req/s | rounds min–max | p50 ms | p90 ms | p99 ms | failed | non-2xx | peak RSS MB | CPU µs/req |';
-  const rule = '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
-  const rows = scenario.targets.map(
-    (t) =>
-      `| ${t.target} | ${Math.round(t.rps)} | ${Math.round(t.rpsMin)}–${Math.round(t.rpsMax)} | ${fmt(t.latencyMs.p50, 2)} | ${fmt(t.latencyMs.p90, 2)} | ${fmt(t.latencyMs.p99, 2)} | ${t.errors + t.timeouts + t.mismatches} | ${t.non2xx} | ${fmt(t.peakRssMb, 0)} | ${fmt(t.cpuUsPerRequest, 0)} |`,
-  );
-  return [header, rule, ...rows].join('\n');
-}
-
-export function fmt(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : '–';
-}
-
-interface Bar {
-  label: string;
+export interface Goal {
+  goal: string;
   value: number;
-  text: string;
-  highlight?: boolean;
+  met: boolean;
 }
 
-/** One SVG with a horizontal bar panel per scenario. */
-export function svgChart(title: string, subtitle: string, panels: { title: string; bars: Bar[] }[]): string {
-  const width = 820;
-  const labelWidth = 90;
-  const barArea = width - labelWidth - 320;
-  const barHeight = 18;
-  const gap = 6;
-  let y = 56;
-  const parts: string[] = [];
-  for (const panel of panels) {
-    parts.push(`<text x="12" y="${y}" font-weight="bold">${escapeXml(panel.title)}</text>`);
-    y += 10;
-    const max = Math.max(...panel.bars.map((bar) => (Number.isFinite(bar.value) ? bar.value : 0)), 1e-9);
-    for (const bar of panel.bars) {
-      const length = Number.isFinite(bar.value) ? Math.max(1, (bar.value / max) * barArea) : 0;
-      parts.push(
-        `<text x="${labelWidth - 8}" y="${y + barHeight - 5}" text-anchor="end">${escapeXml(bar.label)}</text>`,
-        `<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${barHeight}" fill="${bar.highlight ? '#d9480f' : '#4263eb'}"/>`,
-        `<text x="${(labelWidth + length + 6).toFixed(1)}" y="${y + barHeight - 5}">${escapeXml(bar.text)}</text>`,
-      );
-      y += barHeight + gap;
-    }
-    y += 22;
-  }
-  return svgDocument(width, y, title, subtitle, parts);
-}
-
-/** A line chart of RSS samples over time (soak mode). */
-export function svgLine(
-  title: string,
-  subtitle: string,
-  points: { x: number; y: number }[],
-  bound?: { from: number; to: number },
-): string {
-  const width = 760;
-  const height = 300;
-  const left = 60;
-  const top = 72;
-  const plotW = width - left - 20;
-  const plotH = height - top - 40;
-  const xs = points.map((p) => p.x);
-  const ys = points.map((p) => p.y).concat(bound ? [bound.from, bound.to] : []);
-  const xMax = Math.max(...xs, 1);
-  const yMin = Math.floor(Math.min(...ys) / 10) * 10;
-  const yMax = Math.ceil(Math.max(...ys) / 10) * 10 + 10;
-  const px = (x: number): number => left + (x / xMax) * plotW;
-  const py = (v: number): number => top + plotH - ((v - yMin) / (yMax - yMin)) * plotH;
-  const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
-  const ticks: string[] = [];
-  for (let v = yMin; v <= yMax; v += Math.max(10, Math.round((yMax - yMin) / 50) * 10)) {
-    ticks.push(
-      `<text x="${left - 6}" y="${py(v) + 4}" text-anchor="end">${v}</text>`,
-      `<line x1="${left}" x2="${width - 20}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`,
-    );
-  }
-  return svgDocument(width, height, title, subtitle, [
-    ...ticks,
-    bound
-      ? `<line x1="${left}" x2="${width - 20}" y1="${py(bound.to)}" y2="${py(bound.to)}" stroke="#d9480f" stroke-dasharray="4 3"/>`
-      : '',
-    `<path d="${path}" fill="none" stroke="#4263eb" stroke-width="2"/>`,
-    `<text x="${left}" y="${height - 12}">requests sent: 0 → ${xMax.toLocaleString('en')}</text>`,
-    `<text x="12" y="${top - 12}">RSS MB</text>`,
-  ]);
-}
-
-/** An SVG page with a title and subtitle above the given elements. */
-function svgDocument(width: number, height: number, title: string, subtitle: string, elements: string[]): string {
+/** The project's targets, from the throughput scenario (informational: they do not set the exit code). */
+export function goals(scenarios: readonly ScenarioResult[]): Goal[] {
+  const ratios = scenarios.find((s) => s.name === 'throughput')?.ratios ?? {};
+  const cpu = ratios['gateway/peer CPU per request'] ?? NaN;
+  const rps = ratios['gateway/floor'] ?? NaN;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="12" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="12" y="40" fill="#555">${escapeXml(subtitle)}</text>`,
-    ...elements,
-    '</svg>',
+    { goal: 'gateway CPU per request ≤ 0.5× peer', value: cpu, met: cpu <= 0.5 },
+    { goal: 'gateway requests/s ≥ 0.5× floor', value: rps, met: rps >= 0.5 },
+  ];
+}
+
+const mark = (goal: Goal): string => (Number.isFinite(goal.value) ? (goal.met ? '✓' : '✗') : '·');
+const measured = (goal: Goal): string =>
+  Number.isFinite(goal.value) ? fmt(goal.value, 2) : 'not measured in this run';
+
+export function printReport(session: Session, scenarios: readonly ScenarioResult[]): void {
+  const { log } = session;
+  for (const scenario of scenarios) {
+    log(`\n\n${scenario.title} (${scenario.rounds} rounds × ${scenario.durationSec} s)\n`);
+    log(formatTable(scenario));
+    log('');
+    const ratios = measuredRatios(scenario);
+    const width = Math.max(32, ...ratios.map(([name]) => name.length + 1));
+    for (const [name, value] of ratios) log(`  ${name.padEnd(width)} ${fmt(value, 2)}`);
+    for (const note of scenario.notes) log(`  · ${note}`);
+  }
+  log('\nTargets:');
+  for (const goal of goals(scenarios)) log(`  ${mark(goal)} ${goal.goal.padEnd(42)} ${measured(goal)}`);
+  const compared = comparison(session, scenarios);
+  if (compared)
+    log(`\n${compared.title}\n${compared.rows.map(([name, text]) => `  ${name.padEnd(14)} ${text}`).join('\n')}`);
+}
+
+/** results/latest.json, .md and .svg, and a copy of the JSON and SVG named for the start time. */
+export function writeReport(
+  session: Session,
+  machine: Machine,
+  started: Date,
+  scenarios: readonly ScenarioResult[],
+): void {
+  const { options, problems } = session;
+  const baseline = session.baseline && { name: session.baseline.name, commit: session.baseline.commit };
+  const result = {
+    machine,
+    options,
+    baseline,
+    started,
+    finished: new Date(),
+    scenarios,
+    goals: goals(scenarios),
+    problems,
+  };
+  const stamp = stampOf(started);
+  writeResult(session, [`bench-${stamp}.json`, 'latest.json'], `${JSON.stringify(result, null, 2)}\n`);
+  const when = started.toISOString().slice(0, 16).replace('T', ' ');
+  const svg = svgChart(
+    `npm run bench${options.quick ? ' --quick' : ''}: ${when} UTC`,
+    `${machineShort(machine)}; load generator, targets and upstream share the machine`,
+    scenarios.map(chartPanel),
+  );
+  writeResult(session, [`bench-${stamp}.svg`, 'latest.svg'], svg);
+  writeResult(session, ['latest.md'], `${markdown(session, machine, started, scenarios)}\n`);
+  session.log(`\nwritten: bench/results/latest.json, latest.svg, latest.md (and bench-${stamp}.json/.svg)`);
+}
+
+function markdown(session: Session, machine: Machine, started: Date, scenarios: readonly ScenarioResult[]): string {
+  const compared = comparison(session, scenarios);
+  return [
+    `Machine: ${describeMachine(machine)} (load generator, targets and upstream on the same machine); ` +
+      `${started.toISOString()}.`,
+    ...scenarios.flatMap((s) => [
+      '',
+      `**${s.title}** (${s.rounds} rounds × ${s.durationSec} s per target)`,
+      '',
+      markdownTable(s),
+      '',
+      measuredRatios(s)
+        .map(([name, value]) => `${name} **${fmt(value, 2)}**`)
+        .join(' · '),
+      '',
+      ...s.notes.map((note) => `- ${note}`),
+    ]),
     '',
+    `Targets: ${goals(scenarios)
+      .map((goal) => `${goal.goal}: ${measured(goal)} ${mark(goal)}`)
+      .join(' · ')}`,
+    ...(compared ? ['', compared.title, '', ...compared.rows.map(([name, text]) => `- ${name}: ${text}`)] : []),
   ].join('\n');
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** The ratios this run could compute (a ratio to a target that did not run is NaN). */
+function measuredRatios(scenario: ScenarioResult): [string, number][] {
+  return Object.entries(scenario.ratios).filter(([, value]) => Number.isFinite(value));
+}
+
+/** Requests/s for the closed-loop scenario, p99 latency for the others. */
+function chartPanel(scenario: ScenarioResult): { title: string; bars: Bar[] } {
+  const closedLoop = scenario.name === 'throughput';
+  return {
+    title: `${scenario.title}: ${closedLoop ? 'requests/s' : 'p99 latency'}`,
+    bars: scenario.targets.map((t) => {
+      const failed = t.mismatches + t.errors + t.timeouts + t.non2xx;
+      return {
+        label: t.target,
+        value: closedLoop ? t.rps : t.latencyMs.p99,
+        text: closedLoop
+          ? `${fmt(t.rps, 0)} req/s · p99 ${fmt(t.latencyMs.p99, 1)} ms · ${fmt(t.peakRssMb, 0)} MB`
+          : `p99 ${fmt(t.latencyMs.p99, 2)} ms · p50 ${fmt(t.latencyMs.p50, 2)} ms · ${fmt(t.rps, 0)} req/s` +
+            (failed > 0 ? ` · ${failed} failed` : ''),
+        highlight: t.target.startsWith('gateway'),
+      };
+    }),
+  };
 }

@@ -1,58 +1,130 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs `npm run bench` (the same script, with the same Node) with a short load. */
-function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+/** One short round, no warm-up, low concurrency: these check that the bench works, not how fast anything is. */
+const QUICK = ['--rounds', '1', '--duration', '1', '--warmup', '0', '--connections', '4'];
+
+/** Runs `npm run bench`'s script with the same Node; `interrupt` sends a signal once the output matches. */
+function runBench(
+  args: string[],
+  interrupt?: { when: RegExp; signal: NodeJS.Signals },
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bench/run.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, ['bench/run.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    const collect = (chunk: Buffer): void => {
+      output += chunk;
+      if (interrupt?.when.test(output)) {
+        child.kill(interrupt.signal);
+        interrupt = undefined;
+      }
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
     child.on('exit', (code) => resolve({ code, output }));
   });
 }
 
+interface Results {
+  baseline?: { name: string; commit: string };
+  scenarios: { name: string; targets: { target: string; requests: number; mismatches: number }[] }[];
+}
+const latestResults = (): Results =>
+  JSON.parse(readFileSync(new URL('../../bench/results/latest.json', import.meta.url), 'utf8')) as Results;
+
+const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+
+/** The baseline worktree the bench announced; it must be gone, from the disk and from git's list. */
+function expectWorktreeRemoved(output: string): void {
+  const root = /in the worktree (\S+) /.exec(output)?.[1];
+  expect(root, output).toBeDefined();
+  expect(existsSync(root!)).toBe(false);
+  expect(git('worktree', 'list', '--porcelain')).not.toContain(root!);
+}
+
+const verified = (name: string): RegExp =>
+  new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`);
+
 describe('npm run bench', () => {
-  it('measures floor, gateway and peer, checks their answers, and prints the table, the ratios and the targets', async () => {
-    // One short round at low concurrency: this checks that the bench works, not how fast anything is.
-    const { code, output } = await runBench([
-      '--scenarios',
-      'throughput',
-      '--targets',
-      'floor,gateway,peer',
-      '--rounds',
-      '1',
-      '--duration',
-      '1',
-      '--warmup',
-      '1',
-      '--connections',
-      '4',
-    ]);
+  it('measures floor, gateway and peer, checks their answers, prints the table, the ratios, the targets', async () => {
+    const { code, output } = await runBench(['--scenarios', 'throughput', '--targets', 'floor,gateway,peer', ...QUICK]);
     expect(code, output).toBe(0);
-    for (const target of ['floor', 'gateway', 'peer'])
-      expect(output).toMatch(
-        new RegExp(`${target}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`),
-      );
+    for (const target of ['floor', 'gateway', 'peer']) expect(output).toMatch(verified(target));
     expect(output).toMatch(
       /target\s+req\/s\s+rounds min–max\s+p50 ms\s+p90 ms\s+p99 ms\s+failed\s+non-2xx\s+peak RSS MB\s+CPU µs\/req/,
     );
     expect(output).toMatch(/gateway\/floor\s+\d+\.\d+/);
-    expect(output).toMatch(/gateway\/peer\s+\d+\.\d+/);
-    expect(output).toContain('Issue 5 targets:');
+    expect(output).toMatch(/gateway\/peer CPU per request\s+\d+\.\d+/);
+    expect(output).toMatch(/Targets:\n.*gateway CPU per request ≤ 0\.5× peer\s+\d+\.\d+/);
 
-    const results = JSON.parse(readFileSync(new URL('../../bench/results/latest.json', import.meta.url), 'utf8')) as {
-      scenarios: { name: string; targets: { target: string; requests: number; mismatches: number }[] }[];
-    };
-    const throughput = results.scenarios.find((scenario) => scenario.name === 'throughput');
+    const throughput = latestResults().scenarios.find((scenario) => scenario.name === 'throughput');
     expect(throughput?.targets.map((target) => target.target)).toEqual(['floor', 'gateway', 'peer']);
     for (const target of throughput?.targets ?? []) {
       expect(target.requests).toBeGreaterThan(0);
       expect(target.mismatches).toBe(0);
     }
-  }, 90_000);
+  }, 60_000);
+
+  it('with --baseline-ref, measures the gateway of that commit beside the working tree and compares', async () => {
+    const { code, output } = await runBench([
+      '--scenarios',
+      'throughput',
+      '--targets',
+      'gateway',
+      '--baseline-ref',
+      'HEAD',
+      ...QUICK,
+    ]);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(verified('gateway'));
+    expect(output).toMatch(verified('gateway@HEAD'));
+    expect(output).toMatch(/gateway\/gateway@HEAD CPU per request\s+\d+\.\d+/);
+    expect(output).toMatch(/gateway \(working tree\) vs gateway@HEAD, ratios gateway\/gateway@HEAD:/);
+    expect(output).toMatch(/\n {2}throughput +CPU \d+ vs \d+ µs\/request: \d+\.\d+ .*req\/s: \d+\.\d+/);
+
+    const results = latestResults();
+    expect(results.baseline).toEqual({ name: 'gateway@HEAD', commit: git('rev-parse', 'HEAD') });
+    const throughput = results.scenarios.find((scenario) => scenario.name === 'throughput');
+    expect(throughput?.targets.map((target) => target.target)).toEqual(['gateway', 'gateway@HEAD']);
+    for (const target of throughput?.targets ?? []) {
+      expect(target.requests).toBeGreaterThan(0);
+      expect(target.mismatches).toBe(0);
+    }
+    expectWorktreeRemoved(output);
+  }, 60_000);
+
+  it('on Ctrl-C, stops every process it started and removes the baseline worktree', async () => {
+    const { code, output } = await runBench(
+      ['--scenarios', 'throughput', '--targets', 'gateway', '--baseline-ref', 'HEAD', '--duration', '30'],
+      { when: /rounds × 30 s per target/, signal: 'SIGINT' },
+    );
+    expect(code, output).toBe(130);
+    const pids = [...output.matchAll(/pid (\d+)/g)].map((match) => Number(match[1]));
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid} still runs`).toThrow();
+    expectWorktreeRemoved(output);
+  }, 60_000);
+
+  it('--help lists every option bench/README.md documents', async () => {
+    const { code, output } = await runBench(['--help']);
+    expect(code, output).toBe(0);
+    const readme = readFileSync(new URL('../../bench/README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('| option'), readme.indexOf('## What runs'));
+    const documented = [...table.matchAll(/`(-{1,2}[a-z-]+)/g)].map((match) => match[1]!);
+    expect(documented).toContain('--baseline-ref');
+    for (const option of documented) expect(output).toContain(option);
+  });
+
+  it('refuses a --baseline-ref that names no commit, with exit code 2', async () => {
+    const { code, output } = await runBench(['--baseline-ref', 'no-such-ref-anywhere']);
+    expect(code, output).toBe(2);
+    expect(output).toContain('--baseline-ref: "no-such-ref-anywhere" names no commit');
+  });
 });

@@ -1,11 +1,12 @@
 /**
- * Preloaded into every target (`node --import ./bench/probe.ts …`) so the bench can read a
+ * Preloaded into every target (`node --import ./bench/child/probe.ts …`) so the bench can read a
  * process's event-loop delay and heap without touching its code. It does nothing unless the
  * process was spawned with an IPC channel, and it never keeps the process alive.
  *
  * Messages: `{ probe: 'read' }` answers the event-loop delay since the last reset (how late a
- * 10 ms timer fired), `process.memoryUsage()` and the size of each V8 heap space; `{ probe: 'reset' }` restarts the delay histogram;
- * `{ probe: 'gc' }` runs a full garbage collection first, then answers as `read`.
+ * 10 ms timer fired), `process.memoryUsage()` and the size of each V8 heap space;
+ * `{ probe: 'reset' }` restarts the delay histogram; `{ probe: 'gc' }` runs a full garbage
+ * collection first, then answers as `read`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';

@@ -1,0 +1,113 @@
+/**
+ * The shape of what the bench measures (printed, and written to bench/results/), and the
+ * number helpers every module formats it with.
+ */
+
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface RoundStats {
+  round: number;
+  requests: number;
+  rps: number;
+  latencyMs: Latency;
+  cpuUsPerRequest: number;
+  machineBusyPercent: number;
+  eventLoopDelayMs?: { p50: number; p99: number; max: number } | undefined;
+}
+
+export interface TargetStats {
+  /** The target's name: `direct`, `floor`, `gateway`, `peer` or `gateway@<ref>`. */
+  target: string;
+  rounds: RoundStats[];
+  /** Answers received (right or wrong); `rps` counts only correct ones. */
+  requests: number;
+  /** All rounds' correct answers over all rounds' seconds. */
+  rps: number;
+  rpsMin: number;
+  rpsMax: number;
+  latencyMs: Latency;
+  errors: number;
+  timeouts: number;
+  mismatches: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  /** VmHWM of the target's process at the end of the scenario: its peak since it started. */
+  peakRssMb: number;
+  /** Target process CPU time per answered request (user + system). */
+  cpuUsPerRequest: number;
+  /** CPU the upstream emulator spent per request for this target (the same work for every proxy). */
+  upstreamCpuUsPerRequest: number;
+  machineBusyPercent: number;
+  /** Worst round's event-loop delay (from bench/child/probe.ts). */
+  eventLoopDelayMs?: { p50: number; p99: number; max: number } | undefined;
+  /** V8 heap of the target's process after the scenario's last round (no GC forced), MB. */
+  heapMb?: { used: number; total: number; newSpace: number; oldSpace: number; external: number };
+  /** Most established sockets seen at once during a round: to the upstream, and the others (callers). */
+  socketsMax?: { upstream: number; callers: number } | undefined;
+}
+
+export type ScenarioName = 'throughput' | 'fixed-rate' | 'slow-upstream';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['throughput', 'fixed-rate', 'slow-upstream'];
+
+export interface ScenarioResult {
+  name: ScenarioName;
+  title: string;
+  upstreamLatencyMs: number;
+  connections: number;
+  durationSec: number;
+  rounds: number;
+  /** Fixed-rate scenario only: the overall rate asked for. */
+  rate?: number;
+  targets: TargetStats[];
+  ratios: Record<string, number>;
+  notes: string[];
+}
+
+export const round = (value: number, digits = 1): number =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value;
+
+export const fmt = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+
+/** Bytes to MB, one decimal. */
+export const mb = (bytes: number): number => round(bytes / 2 ** 20, 1);
+
+/** The stats of one target by name, from a scenario's list. */
+export const byName =
+  (stats: readonly TargetStats[]) =>
+  (name: string): TargetStats | undefined =>
+    stats.find((t) => t.target === name);
+
+/** a/b of one figure of two targets, two decimals; NaN when either is missing. */
+export const ratio = (
+  a: TargetStats | undefined,
+  b: TargetStats | undefined,
+  key: (t: TargetStats) => number,
+): number => (a && b ? round(key(a) / key(b), 2) : NaN);
+
+/** Per-round a/b of one figure, as "min–max", to show how much noise moved a ratio. */
+export function roundSpread(
+  a: TargetStats | undefined,
+  b: TargetStats | undefined,
+  key: (r: RoundStats) => number,
+): string | undefined {
+  if (!a || !b) return undefined;
+  const ratios = a.rounds
+    .flatMap((r, i) => {
+      const other = b.rounds[i];
+      return other ? [key(r) / key(other)] : [];
+    })
+    .filter(Number.isFinite);
+  return ratios.length ? `${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}` : undefined;
+}
+
+/** The figures ratios are taken of (of a target's summary or of one round). */
+export const rps = (t: { rps: number }): number => t.rps;
+export const cpu = (t: { cpuUsPerRequest: number }): number => t.cpuUsPerRequest;
+export const p99 = (t: { latencyMs: Latency }): number => t.latencyMs.p99;
+export const p50 = (t: { latencyMs: Latency }): number => t.latencyMs.p50;
