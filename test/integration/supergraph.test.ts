@@ -41,7 +41,7 @@ describe('this service in a federated supergraph', () => {
     const composition = await compose(sessions.url, conversations.url);
     if (composition.errors) throw new Error(composition.errors.map((error) => error.message).join('\n'));
 
-    // A real federation gateway (Hive Gateway), configured as the README shows.
+    // A real federation gateway (Hive Gateway), configured as docs/federation.md shows.
     router = createGatewayRuntime({ supergraph: composition.supergraphSdl, logging: false, propagateHeaders });
     routerServer = createServer(router);
     await new Promise<void>((resolve) => routerServer.listen(0, '127.0.0.1', resolve));
