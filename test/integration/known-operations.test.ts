@@ -157,7 +157,8 @@ describe('the known-operation path', () => {
       'two sessions in one operation',
       {
         query:
-          'mutation { a: createConversationSession(input: { conversationId: "a" }) { __typename } b: createConversationSession(input: { conversationId: "b" }) { __typename } }',
+          'mutation { a: createConversationSession(input: { conversationId: "a" }) { __typename } ' +
+          'b: createConversationSession(input: { conversationId: "b" }) { __typename } }',
       },
     ],
     ['an unknown field', { query: 'mutation { createConversationSession(input: { conversationId: "a" }) { nope } }' }],
@@ -178,7 +179,8 @@ describe('the known-operation path', () => {
     ['application/json, application/graphql-response+json'],
     ['application/json;q=0.5, application/graphql-response+json'],
     [
-      'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed',
+      'application/graphql-response+json, application/graphql+json, application/json, ' +
+        'text/event-stream, multipart/mixed',
     ],
     ['application/json; charset=latin1, application/graphql-response+json'],
     ['*/json, application/graphql-response+json'],
@@ -261,8 +263,9 @@ describe('the known-operation path, failures and settings', () => {
   });
 
   it('masks a bug inside the gateway as Unexpected error, as Yoga does', async () => {
+    // createValidated() is what the resolver calls.
     class FaultyClient extends ConversationSessionClient {
-      override create(): never {
+      override createValidated(): never {
         throw new TypeError('cannot read "token" of undefined at /srv/gateway/src/internal.ts:12');
       }
     }
