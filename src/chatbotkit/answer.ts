@@ -34,7 +34,8 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
 
 /**
  * Reads at most MAX_RESPONSE_BYTES. A larger success body is refused; a larger error body is
- * cut off, so that its status (a 429, say) still decides what the caller sees.
+ * cut off, so that its status (a 429, say) still decides what the caller sees. Not undici's
+ * `maxResponseSize`: it fails error answers as well, and their status would be lost.
  */
 function readText(body: Dispatcher.ResponseData['body'], status: number): Promise<string> {
   // Events rather than `for await`: a stream's async iterator cost more than the rest of the read.
