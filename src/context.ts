@@ -3,8 +3,8 @@ import { type Authentication, type Caller, mayOpenConversation } from './auth/au
 import type {
   CallOptions,
   ConversationSessionClient,
-  ConversationSessionCreateRequest,
   ConversationSessionCreateResponse,
+  ValidatedCreate,
 } from './chatbotkit/conversation-session.ts';
 import { traceUpstreamCall } from './observability/tracing.ts';
 import type { RateLimitDecision, RateLimiter } from './rate-limit.ts';
@@ -31,10 +31,8 @@ export interface GraphQLContext {
   consumeSessionBudget(): Promise<RateLimitDecision>;
   /** Notes which result type the mutation answered, for the request's log line and metrics. */
   recordResult(typename: string): void;
-  createConversationSession(
-    conversationId: string,
-    request: ConversationSessionCreateRequest,
-  ): Promise<ConversationSessionCreateResponse>;
+  /** Mints a session from arguments the client's `validateCreate` has checked. */
+  createConversationSession(create: ValidatedCreate): Promise<ConversationSessionCreateResponse>;
 }
 
 /** What building a context needs: the request's record, its caller, and the shared parts. */
@@ -65,9 +63,9 @@ export function createContext(parts: ContextParts): GraphQLContext {
       caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),
     consumeSessionBudget: () => parts.rateLimiter.consume(caller?.rateLimitKey ?? 'anonymous'),
     recordResult: parts.onResult,
-    createConversationSession: (conversationId, request) =>
+    createConversationSession: (create) =>
       traceUpstreamCall('chatbotkit POST /conversation/{id}/session/create', parts.traceHeaders, (traceHeaders, span) =>
-        parts.client.create(conversationId, request, {
+        parts.client.createValidated(create, {
           requestId: parts.requestId,
           headers: {
             ...traceHeaders,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
 import { type App, createApp } from './app.ts';
-import { DEFAULT_BASE_URL } from './chatbotkit/client.ts';
+import { DEFAULT_BASE_URL } from './chatbotkit/options.ts';
 import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import { startEmulator } from './chatbotkit/emulator.ts';
 import { helpText } from './config/variables-table.ts';

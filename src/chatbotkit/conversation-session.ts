@@ -23,25 +23,50 @@ export const CONVERSATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 // A session token is a credential for the conversation; the gateway bounds how long one lives.
 export const MAX_DURATION_IN_SECONDS = 86_400;
 
+declare const validated: unique symbol;
+
+/** A conversation id that passed `validateCreate`: one path segment of `[A-Za-z0-9_-]`, nothing to escape. */
+export type ConversationId = string & { readonly [validated]: true };
+
+/** The arguments of a `create` call, checked by `validateCreate`, the only place that makes one. */
+export interface ValidatedCreate {
+  readonly conversationId: ConversationId;
+  readonly durationInSeconds: number | undefined;
+}
+
 /** Mints conversation session tokens, as the SDK's `ConversationSessionClient`. */
 export class ConversationSessionClient extends ChatBotKitClient {
-  /** Creates a new session for the conversation. */
+  /** Creates a new session for the conversation; refuses bad arguments before any request. */
   async create(
     conversationId: string,
     request: ConversationSessionCreateRequest = {},
     options: CallOptions = {},
   ): Promise<ConversationSessionCreateResponse> {
-    validateCreate(conversationId, request);
-    const path = `/api/v1/conversation/${encodeURIComponent(conversationId)}/session/create`;
-    const data = request.durationInSeconds === undefined ? {} : { durationInSeconds: request.durationInSeconds };
+    return this.createValidated(validateCreate(conversationId, request), options);
+  }
+
+  /**
+   * Creates a session from arguments `validateCreate` has checked, for callers that check them
+   * before other work (the resolver does, so that bad input spends no rate-limit budget).
+   */
+  async createValidated(
+    { conversationId, durationInSeconds }: ValidatedCreate,
+    options: CallOptions = {},
+  ): Promise<ConversationSessionCreateResponse> {
+    // The id's type guarantees a single safe segment, so it goes into the route as it is.
+    const path = `/api/v1/conversation/${conversationId}/session/create`;
+    const data = durationInSeconds === undefined ? {} : { durationInSeconds };
     const session = parseSession(await this.clientFetch(path, { ...options, data }));
     if (session.id !== conversationId) throw new MalformedResponseError(200, 'answer is for another conversation');
     return session;
   }
 }
 
-/** Refuses an id or duration the API must never see, before any request is built. */
-export function validateCreate(conversationId: string, request: ConversationSessionCreateRequest): void {
+/**
+ * The one check of a `create` call's arguments, at the edge where user input becomes the route:
+ * refuses an id or duration the API must never see, before any request is built.
+ */
+export function validateCreate(conversationId: string, request: ConversationSessionCreateRequest): ValidatedCreate {
   if (!CONVERSATION_ID_PATTERN.test(conversationId)) {
     throw new InvalidArgumentError('conversationId', 'must be 1 to 64 letters, digits, "-" or "_"');
   }
@@ -49,6 +74,7 @@ export function validateCreate(conversationId: string, request: ConversationSess
   if (duration !== undefined && !(Number.isInteger(duration) && duration >= 1 && duration <= MAX_DURATION_IN_SECONDS)) {
     throw new InvalidArgumentError('durationInSeconds', `must be a whole number from 1 to ${MAX_DURATION_IN_SECONDS}`);
   }
+  return { conversationId: conversationId as ConversationId, durationInSeconds: duration };
 }
 
 function parseSession(body: unknown): ConversationSessionCreateResponse {

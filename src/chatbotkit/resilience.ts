@@ -1,44 +1,63 @@
-import {
-  ChatBotKitError,
-  UpstreamCircuitOpenError,
-  UpstreamOverloadedError,
-  UpstreamResponseError,
-  UpstreamTimeoutError,
-  UpstreamUnavailableError,
-} from './errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Bulkhead } from './bulkhead.ts';
+import { CircuitBreaker, type CircuitState, verdictOf } from './circuit-breaker.ts';
+import { UpstreamResponseError, UpstreamUnavailableError } from './errors.ts';
+import type { Deadline } from './transport.ts';
 
-/**
- * The client's defences against a misbehaving upstream: which failures may be retried, a
- * circuit breaker and a bulkhead. Written here rather than taken from cockatiel because its
- * semantics differ where it matters: its half-open breaker makes other callers wait for the
- * probe instead of failing fast, its closed breaker is not reset by a 4xx, its bulkhead queue
- * ignores abort signals (a queued call would outlive its deadline), and its retry can neither
- * give up when `Retry-After` exceeds the budget nor abort a backoff wait.
+export type { CircuitState } from './circuit-breaker.ts';
+
+/*
+ * The retry and refusal policy around a call's attempts: the circuit breaker, the bulkhead, and
+ * which failures are retried after how long. Hand-written: cockatiel's retry can neither give up
+ * when `Retry-After` exceeds the budget nor abort a backoff wait, and undici's retry interceptor
+ * decides on status and headers alone (it cannot tell `LIMITS_REACHED` from a passing rate limit)
+ * and shortens a long `Retry-After` to its `maxTimeout` instead of giving up.
  */
 
-export type CircuitState = 'closed' | 'open' | 'half-open';
+/** When calls are retried or refused; part of `ChatBotKitClientOptions`. */
+export interface ResilienceOptions {
+  /**
+   * Extra attempts after a failure that cannot have minted a session: the connection failed
+   * before the request was sent, or the API answered 429 (not `LIMITS_REACHED`) or 503. Default 2.
+   */
+  retries?: number | undefined;
+  /** Milliseconds before the first retry; doubles on each retry, jittered; a longer `Retry-After` wins. Default 250. */
+  retryDelay?: number | undefined;
+  /**
+   * Milliseconds after the start of a call within which retries may happen: a retry whose wait
+   * would end later is not begun, and the caller gets the last failure at once. Default: half of
+   * the call's `timeout`, so that the last attempt keeps at least half of the deadline.
+   */
+  retryTimeout?: number | undefined;
+  /** Consecutive calls finding the API down (5xx, timeout, unreachable) that open the circuit. Default 5. */
+  circuitThreshold?: number | undefined;
+  /** Milliseconds the open circuit refuses calls before one probe call may go through. Default 10000. */
+  circuitHalfOpenAfter?: number | undefined;
+  /** Told every change of the circuit's state. It runs inside a call, so it must not throw. */
+  onCircuitChange?: ((state: CircuitState) => void) | undefined;
+  /** Most calls in flight at once (retries included). Default: `connections`. */
+  maxConcurrent?: number | undefined;
+  /**
+   * Most calls waiting for a free slot, each until its deadline; more fail at once with
+   * UpstreamOverloadedError. Default 100.
+   */
+  maxQueued?: number | undefined;
+}
 
-/** What the end of a call says about the upstream: it answered, it is down, or it was never reached. */
-export type UpstreamVerdict = 'up' | 'down' | 'unknown';
-
-/** 5xx, timeouts and unreachability say the upstream is down; any other answer says it is up. */
-export function verdictOf(error: unknown): UpstreamVerdict {
-  if (
-    !(error instanceof ChatBotKitError) ||
-    error instanceof UpstreamCircuitOpenError ||
-    error instanceof UpstreamOverloadedError
-  ) {
-    return 'unknown';
-  }
-  if (error instanceof UpstreamResponseError) return error.status >= 500 ? 'down' : 'up';
-  return error instanceof UpstreamTimeoutError || error instanceof UpstreamUnavailableError ? 'down' : 'up';
+/** One call's allowance of retries, and the attempts it made so far. */
+export interface RetryBudget {
+  readonly deadline: Deadline;
+  readonly retries: number;
+  /** `performance.now()` after which no retry starts. */
+  readonly retryUntil: number;
+  attempts: number;
 }
 
 /**
  * Only failures after which no session can have been minted: the request never left, or the
  * API said 429 (other than `LIMITS_REACHED`, which waiting does not lift) or 503.
  */
-export function isRetryable(error: unknown): boolean {
+function isRetryable(error: unknown): boolean {
   if (error instanceof UpstreamUnavailableError) return !error.requestSent;
   if (!(error instanceof UpstreamResponseError)) return false;
   return error.status === 503 || (error.status === 429 && error.upstreamCode !== 'LIMITS_REACHED');
@@ -49,141 +68,85 @@ export function isRetryable(error: unknown): boolean {
  * jittered down by up to half so that many callers do not retry in step; a longer
  * `Retry-After` wins.
  */
-export function retryWaitMs(error: unknown, retry: number, baseMs: number): number {
+function retryWaitMs(error: unknown, retry: number, baseMs: number): number {
   const backoff = baseMs * 2 ** (retry - 1) * (0.5 + Math.random() / 2);
   const retryAfterSeconds = error instanceof UpstreamResponseError ? error.retryAfterSeconds : undefined;
   return Math.max(backoff, (retryAfterSeconds ?? 0) * 1000);
 }
 
-export interface CircuitBreakerOptions {
-  threshold: number;
-  halfOpenAfterMs: number;
-  onChange?: ((state: CircuitState) => void) | undefined;
-}
+/** The circuit breaker, the bulkhead and the retries every call of one client goes through. */
+export class Resilience {
+  readonly #options: ResilienceOptions;
+  readonly #circuit: CircuitBreaker;
+  readonly #bulkhead: Bulkhead;
 
-/**
- * Opens after `threshold` consecutive calls found the upstream down and refuses calls while
- * open. Once `halfOpenAfterMs` have passed, the next call goes through as the only probe
- * (others keep failing fast); its verdict closes the circuit or opens it again.
- */
-export class CircuitBreaker {
-  readonly #options: CircuitBreakerOptions;
-  #state: CircuitState = 'closed';
-  #failures = 0;
-  #openedAt = 0;
-
-  constructor(options: CircuitBreakerOptions) {
+  constructor(options: ResilienceOptions, connections: number) {
     this.#options = options;
+    this.#circuit = new CircuitBreaker({
+      threshold: options.circuitThreshold ?? 5,
+      halfOpenAfterMs: options.circuitHalfOpenAfter ?? 10_000,
+      onChange: options.onCircuitChange,
+    });
+    this.#bulkhead = new Bulkhead(options.maxConcurrent ?? connections, options.maxQueued ?? 100);
   }
 
-  /** `open` until the next call after the delay turns it `half-open`. */
-  get state(): CircuitState {
-    return this.#state;
-  }
-
-  /** Lets a call through or throws UpstreamCircuitOpenError; true when the call is the probe. */
-  admit(): boolean {
-    if (this.#state === 'closed') return false;
-    if (this.#state === 'open' && performance.now() - this.#openedAt >= this.#options.halfOpenAfterMs) {
-      this.#set('half-open');
-      return true;
-    }
-    throw new UpstreamCircuitOpenError();
-  }
-
-  /** Records how an admitted call ended; `probe` is what `admit()` returned for it. */
-  record(probe: boolean, verdict: UpstreamVerdict): void {
-    if (probe) {
-      this.#settleProbe(verdict);
-      return;
-    }
-    // A call let through before the circuit opened says nothing about the upstream now.
-    if (this.#state !== 'closed' || verdict === 'unknown') return;
-    this.#failures = verdict === 'down' ? this.#failures + 1 : 0;
-    if (this.#failures >= this.#options.threshold) this.#open();
-  }
-
-  #settleProbe(verdict: UpstreamVerdict): void {
-    if (verdict === 'up') {
-      this.#failures = 0;
-      this.#set('closed');
-    } else if (verdict === 'down') {
-      this.#open();
-    } else {
-      // The probe never reached the upstream: keep the old opening time, so the next call probes.
-      this.#set('open');
-    }
-  }
-
-  #open(): void {
-    this.#openedAt = performance.now();
-    this.#set('open');
-  }
-
-  #set(state: CircuitState): void {
-    if (state === this.#state) return;
-    this.#state = state;
-    this.#options.onChange?.(state);
-  }
-}
-
-/**
- * At most `limit` calls run at once and `maxQueued` more wait for a slot, each only until its
- * signal aborts; beyond that a call fails at once with UpstreamOverloadedError.
- */
-export class Bulkhead {
-  readonly #limit: number;
-  readonly #maxQueued: number;
-  readonly #waiting: (() => void)[] = [];
-  #active = 0;
-
-  constructor(limit: number, maxQueued: number) {
-    this.#limit = limit;
-    this.#maxQueued = maxQueued;
+  get circuit(): CircuitState {
+    return this.#circuit.state;
   }
 
   get inFlight(): number {
-    return this.#active;
+    return this.#bulkhead.inFlight;
   }
 
   get queued(): number {
-    return this.#waiting.length;
+    return this.#bulkhead.queued;
   }
 
-  async run<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    await this.#acquire(signal);
+  /** A new call's budget; `retries` overrides the client's for this call. */
+  budget(deadline: Deadline, retries: number | undefined): RetryBudget {
+    const retryWindowMs = Math.min(this.#options.retryTimeout ?? deadline.timeoutMs / 2, deadline.timeoutMs);
+    return {
+      deadline,
+      retries: retries ?? this.#options.retries ?? 2,
+      retryUntil: deadline.startedAt + retryWindowMs,
+      attempts: 0,
+    };
+  }
+
+  /**
+   * Runs `attempt` until it succeeds or its failure may not be retried; fails fast while the
+   * circuit is open or the bulkhead full, and tells the circuit how the call as a whole ended.
+   */
+  async run<T>(attempt: () => Promise<T>, budget: RetryBudget): Promise<T> {
+    const probe = this.#circuit.admit();
+    let result: T;
     try {
-      return await fn();
-    } finally {
-      this.#release();
+      result = await this.#bulkhead.run(() => this.#withRetries(attempt, budget), budget.deadline.signal);
+    } catch (error) {
+      this.#circuit.record(probe, verdictOf(error));
+      throw error;
+    }
+    this.#circuit.record(probe, 'up');
+    return result;
+  }
+
+  async #withRetries<T>(attempt: () => Promise<T>, budget: RetryBudget): Promise<T> {
+    for (;;) {
+      budget.attempts++;
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!this.#mayRetry(error, budget)) throw error;
+        const wait = retryWaitMs(error, budget.attempts, this.#options.retryDelay ?? 250);
+        // Waiting beyond the budget would only delay the same failure: the caller gets it now.
+        if (performance.now() + wait > budget.retryUntil) throw error;
+        await sleep(wait, undefined, { signal: budget.deadline.signal });
+      }
     }
   }
 
-  async #acquire(signal: AbortSignal): Promise<void> {
-    if (this.#active < this.#limit) {
-      this.#active++;
-      return;
-    }
-    if (this.#waiting.length >= this.#maxQueued) throw new UpstreamOverloadedError(this.#limit, this.#maxQueued);
-    signal.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      const grant = (): void => {
-        signal.removeEventListener('abort', leave);
-        resolve();
-      };
-      const leave = (): void => {
-        this.#waiting.splice(this.#waiting.indexOf(grant), 1);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', leave, { once: true });
-      this.#waiting.push(grant);
-    });
-  }
-
-  // A freed slot passes straight to the next waiter, so no newcomer can jump the queue.
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#active--;
+  // A probe gets one attempt, and no call keeps retrying into a circuit that opened meanwhile.
+  #mayRetry(error: unknown, budget: RetryBudget): boolean {
+    return budget.attempts <= budget.retries && this.#circuit.state === 'closed' && isRetryable(error);
   }
 }

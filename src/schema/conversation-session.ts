@@ -14,7 +14,8 @@ export const ConversationSession = builder
   .implement({
     tag: 'sessions',
     description:
-      'A short-lived credential that lets a browser or app talk to one conversation directly, without the account secret.',
+      'A short-lived credential that lets a browser or app talk to one conversation directly, ' +
+      'without the account secret.',
     fields: (t) => ({
       conversationId: t.id({ description: 'The conversation the token opens.', resolve: (session) => session.id }),
       conversation: t.field({
@@ -24,7 +25,8 @@ export const ConversationSession = builder
       }),
       token: t.exposeString('token', {
         description:
-          'The session token. Whoever holds it can act on the conversation until `expiresAt`: keep it out of logs and URLs.',
+          'The session token. Whoever holds it can act on the conversation until `expiresAt`: ' +
+          'keep it out of logs and URLs.',
       }),
       expiresAt: t.field({
         type: 'DateTime',
@@ -42,7 +44,9 @@ const CreateConversationSessionInput = builder.inputType('CreateConversationSess
       description: 'The ChatBotKit conversation id: 1 to 64 letters, digits, `-` or `_`.',
     }),
     durationInSeconds: t.int({
-      description: `How long the session stays open, in seconds: a whole number from 1 to ${MAX_DURATION_IN_SECONDS}. Omit it for ChatBotKit’s default.`,
+      description:
+        `How long the session stays open, in seconds: a whole number from 1 to ${MAX_DURATION_IN_SECONDS}. ` +
+        'Omit it for ChatBotKit’s default.',
     }),
   }),
 });
@@ -55,7 +59,8 @@ builder.mutationField('createConversationSession', (t) =>
     tag: 'sessions',
     authScopes: { createSessions: true },
     description:
-      'Mints a session token for one conversation. Expected failures come back as typed results; match on `__typename`.',
+      'Mints a session token for one conversation. ' +
+      'Expected failures come back as typed results; match on `__typename`.',
     args: {
       input: t.arg({
         type: CreateConversationSessionInput,
@@ -94,17 +99,20 @@ builder.mutationField('createConversationSession', (t) =>
   }),
 );
 
-/** Cheapest checks first: bad input and refused conversations cost no budget and no upstream call. */
+/**
+ * Cheapest checks first: bad input and refused conversations cost no budget and no upstream call.
+ * `validateCreate` is the client's one check of the input; the client sends what it validated.
+ */
 async function mintSession(
   conversationId: string,
   request: ConversationSessionCreateRequest,
   context: GraphQLContext,
 ): Promise<ConversationSessionCreateResponse> {
-  validateCreate(conversationId, request);
-  if (!context.mayOpenConversation(conversationId)) {
+  const validated = validateCreate(conversationId, request);
+  if (!context.mayOpenConversation(validated.conversationId)) {
     throw new NotAuthorizedError('These credentials may not open a session on this conversation.');
   }
   const budget = await context.consumeSessionBudget();
   if (!budget.allowed) throw new RateLimitedError(budget.retryAfterSeconds);
-  return context.createConversationSession(conversationId, request);
+  return context.createConversationSession(validated);
 }

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatBotKitClient, encodeQuery, parseRetryAfter, resolveApiPath } from '../../src/chatbotkit/client.ts';
+import { parseRetryAfter } from '../../src/chatbotkit/answer.ts';
+import { ChatBotKitClient } from '../../src/chatbotkit/client.ts';
 import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
 import {
   InvalidArgumentError,
@@ -8,6 +9,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../../src/chatbotkit/errors.ts';
+import { encodeQuery, resolveApiPath } from '../../src/chatbotkit/request.ts';
 import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 let upstream: ScriptedUpstream;

@@ -195,11 +195,13 @@ describe('createConversationSession when the upstream answers otherwise', () => 
   it.each([
     [
       'two aliases',
-      'mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } b: createConversationSession(input: {conversationId: "c2"}) { __typename } }',
+      'mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } ' +
+        'b: createConversationSession(input: {conversationId: "c2"}) { __typename } }',
     ],
     [
       'an alias and a fragment',
-      'fragment F on Mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } } mutation { ...F b: createConversationSession(input: {conversationId: "c2"}) { __typename } }',
+      'fragment F on Mutation { a: createConversationSession(input: {conversationId: "c1"}) { __typename } } ' +
+        'mutation { ...F b: createConversationSession(input: {conversationId: "c2"}) { __typename } }',
     ],
   ])('refuses an operation that mints more than one session (%s) before calling the upstream', async (_name, query) => {
     upstream.requests.length = 0;
@@ -266,9 +268,10 @@ describe('createConversationSession when the upstream is down or saturated', () 
 
 describe('a bug inside the gateway', () => {
   it('reaches the client as a masked INTERNAL_SERVER_ERROR, even with NODE_ENV=development', async () => {
-    // Fault injection: a client whose create() fails the way a programming error would.
+    // Fault injection: a client whose createValidated() (what the resolver calls) fails the way
+    // a programming error would.
     class FaultyClient extends ConversationSessionClient {
-      override create(): never {
+      override createValidated(): never {
         throw new TypeError(`cannot read "token" of undefined at /srv/gateway/src/internal.ts:12 (${SECRET})`);
       }
     }
