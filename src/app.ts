@@ -73,6 +73,8 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/healthz',
     landingPage: false,
+    // The plugin list has its own document cache (src/plugins/use-document-cache.ts).
+    parserAndValidationCache: false,
     cors: corsOptions(config.corsOrigins),
     graphiql: config.limits.graphiql && graphiql,
     renderGraphiQL: lazyGraphiQLPage(graphiql),

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { normalizeNodeRequest, sendNodeResponse } from '@whatwg-node/server';
-import type { ExecutionResult } from 'graphql';
-import { type GraphQLParams, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { sendNodeResponse } from '@whatwg-node/server';
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import { type FetchAPI, type GraphQLParams, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { NodeHandler } from './edge.ts';
 import { recordOf } from './request-record.ts';
@@ -43,17 +43,15 @@ export function createKnownOperationPath<TContext extends object>(
   // Yoga's final plugin list (its own and ours, as envelop initialised them), typed protected.
   const { plugins } = yoga as unknown as { plugins: Plugin[] };
   const resultProcessHooks = plugins.flatMap((plugin) => (plugin.onResultProcess ? [plugin.onResultProcess] : []));
+  const encodingAPI = encodingFetchAPI(yoga.fetchAPI);
   const toYoga: NodeHandler = (request, response) => void yoga(request, response);
   const waitUntil = (promise: Promise<void> | void) =>
     void promise?.catch((error: unknown) => logger.error({ err: error }, 'unexpected error'));
 
-  /** Yoga's answer to a request whose params are parsed, from its own hooks. */
-  const respond = async (request: Request, serverContext: ServerContext): Promise<Response> => {
+  /** Yoga's answer for parsed params: its params handling and envelop pipeline, then its result processing. */
+  const respond = async (request: Request, params: GraphQLParams, serverContext: ServerContext) => {
     let result: ExecutionResult;
     try {
-      const parsed = await yoga.parseRequest(request, serverContext);
-      if (parsed.response) return parsed.response;
-      const params = parsed.requestParserResult as GraphQLParams;
       result = (await yoga.getResultForParams({ params, request }, serverContext)) as ExecutionResult;
     } catch (error) {
       result = { errors: [masked(error)] };
@@ -88,16 +86,16 @@ export function createKnownOperationPath<TContext extends object>(
     }
     if (!processor) {
       const accept = acceptableMediaTypes.join('; charset=utf-8, ');
-      return new yoga.fetchAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept } });
+      return new encodingAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept } });
     }
-    return processor(result, yoga.fetchAPI, mediaType);
+    return processor(result, encodingAPI, mediaType);
   };
 
   /** As Yoga's `handleError` with `maskedErrors: { isDev: false }`: our GraphQL errors as they are, others masked. */
   const masked = (error: unknown) => {
     const maskedError = maskError(error, 'Unexpected error.', false);
     if (maskedError !== error) yoga.logger.error(error);
-    return maskedError as ExecutionResult['errors'] extends readonly (infer E)[] | undefined ? E : never;
+    return maskedError as GraphQLError;
   };
 
   const answer = async (request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<void> => {
@@ -109,10 +107,20 @@ export function createKnownOperationPath<TContext extends object>(
       return;
     }
     recordOf(request).knownOperation = true;
-    // Yoga's adapter builds the same Request, from a body a framework parsed, when `body` is an object.
-    const fetchRequest = normalizeNodeRequest(Object.assign(request, { body: params }), yoga.fetchAPI, response);
-    const fetchResponse = await respond(fetchRequest, { req: request, res: response, waitUntil });
-    await sendNodeResponse(fetchResponse, response, request, true);
+    const url = `http://${request.headers.host ?? 'localhost'}${request.url}`;
+    const fetchRequest = new yoga.fetchAPI.Request(url, { method: 'POST', headers: request.headers as HeadersInit });
+    // Built with `encodingAPI`, a JSON answer is an EncodedResponse.
+    const answered: Response | EncodedResponse = await respond(fetchRequest, params, {
+      req: request,
+      res: response,
+      waitUntil,
+    });
+    if (answered instanceof EncodedResponse) {
+      const { body, status, statusText, headers } = answered as EncodedResponse;
+      response.writeHead(status, statusText, { ...headers, 'content-length': Buffer.byteLength(body ?? '') }).end(body);
+    } else {
+      await sendNodeResponse(answered, response, request, true);
+    }
   };
 
   return (request, response) => {
@@ -128,6 +136,33 @@ export function createKnownOperationPath<TContext extends object>(
         response.destroy();
       });
   };
+}
+
+/**
+ * What Yoga's result processors build an answer with: a JSON answer's string body, status and
+ * plain headers are kept as given, to be written in one go; anything else (a stream) becomes
+ * Yoga's own Response.
+ */
+class EncodedResponse {
+  readonly body: string | null;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Record<string, string>;
+
+  constructor(body: string | null, init: { status: number; statusText?: string; headers: Record<string, string> }) {
+    this.body = body;
+    this.status = init.status;
+    this.statusText = init.statusText ?? '';
+    this.headers = init.headers;
+  }
+}
+
+function encodingFetchAPI(fetchAPI: FetchAPI): FetchAPI {
+  const Response = (body: unknown, init: ConstructorParameters<typeof EncodedResponse>[1]) =>
+    typeof body === 'string' || body === null
+      ? new EncodedResponse(body, init)
+      : new fetchAPI.Response(body as BodyInit, init);
+  return { ...fetchAPI, Response: Response as unknown as FetchAPI['Response'] };
 }
 
 /**

@@ -2,12 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError } from 'graphql';
 import { type Plugin, useReadinessCheck } from 'graphql-yoga';
 import type { LimitsConfig } from '../limits/options.ts';
 import { type GatewayMetrics, useMetricsEndpoint } from '../observability/metrics.ts';
 import { DOCUMENT_LIMITS, useAllowList, useCsrfPreventionForPost, useValidationRules } from './use-abuse-limits.ts';
+import { useDocumentCache } from './use-document-cache.ts';
+import { useGraphQLJsExecutor } from './use-graphql-js-executor.ts';
 import { useRequestFacts } from './use-request-facts.ts';
 
 /*
@@ -15,16 +16,17 @@ import { useRequestFacts } from './use-request-facts.ts';
  *
  * Every request passes the HTTP edge (src/http/edge.ts), then goes to Yoga or, for POSTed JSON,
  * to the known-operation path (src/http/known-operation-path.ts). That path runs Yoga's own
- * request parsing (`onRequestParse`), params handling (`onParams`, `onExecutionResult`), envelop
- * pipeline (`onParse`, `onValidate`, `onContextBuilding`, `onExecute`) and result processing
- * (`onResultProcess`), so a plugin with only those hooks runs on both paths without a word here.
- * What it skips is the HTTP adapter around them: `onRequest`, `onResponse` and `instrumentation`.
- * A plugin with one of those must say, in `adapterHooks`, why the known-operation path may skip
- * it, and which requests must therefore go to Yoga; `checkPluginList` refuses to start otherwise.
+ * params handling (`onParams`, `onExecutionResult`), envelop pipeline (`onParse`, `onValidate`,
+ * `onContextBuilding`, `onExecute`) and result processing (`onResultProcess`), so a plugin with
+ * only those hooks runs on both paths without a word here. What it skips is the HTTP layer
+ * around them: `onRequest`, `onRequestParse`, `onResponse` and `instrumentation`. A plugin with
+ * one of those must say, in `adapterHooks`, why the known-operation path may skip it, and which
+ * requests must therefore go to Yoga; `checkPluginList` refuses to start otherwise.
  *
- * Yoga's built-in plugins (health check, CORS, GraphiQL, unhandled routes, the method check) are
- * adapter-level too: the known-operation path takes only what they let through unchanged, a POST
- * of JSON to the GraphQL path, without an Origin when CORS is on.
+ * Yoga's built-in plugins of that layer (health check, CORS, GraphiQL, unhandled routes, the
+ * method check, the body parsers) let a POST of a JSON object to the GraphQL path through
+ * unchanged, without an Origin when CORS is on; that is all the known-operation path takes, and
+ * it parses the JSON as Yoga's JSON parser does.
  */
 
 /** One plugin, named for error messages, with what the known-operation path needs to know of it. */
@@ -47,21 +49,23 @@ export interface PluginListOptions {
 
 export function gatewayPlugins({ limits, metrics, readiness }: PluginListOptions): PluginEntry[] {
   return [
+    { name: 'graphql-js executor', plugin: useGraphQLJsExecutor() },
     { name: 'request facts', plugin: useRequestFacts() },
     {
       name: 'metrics endpoint',
       plugin: useMetricsEndpoint(metrics),
       adapterHooks: { why: 'it answers GET /metrics only' },
     },
-    { name: 'CSRF prevention', plugin: useCsrfPreventionForPost() },
+    {
+      name: 'CSRF prevention',
+      plugin: useCsrfPreventionForPost(),
+      adapterHooks: { why: 'it refuses only bodies a cross-site form can send, and JSON is not one of them' },
+    },
     { name: 'token limit', plugin: maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }) as Plugin },
-    { name: 'document limits', plugin: useValidationRules() },
+    { name: 'document limits', plugin: useValidationRules({ introspection: limits.introspection }) },
     ...(limits.introspection
       ? []
-      : [
-          { name: 'introspection off', plugin: useDisableIntrospection() as Plugin },
-          { name: 'no field suggestions', plugin: blockFieldSuggestionsPlugin() as Plugin },
-        ]),
+      : [{ name: 'no field suggestions', plugin: blockFieldSuggestionsPlugin() as Plugin }]),
     ...(limits.persistedOperations ? [{ name: 'allow-list', plugin: useAllowList(limits.persistedOperations) }] : []),
     {
       name: 'readiness',
@@ -80,10 +84,12 @@ export function gatewayPlugins({ limits, metrics, readiness }: PluginListOptions
         sendsToYoga: (request) => request.headers['apollo-federation-include-trace'] !== undefined,
       },
     },
+    // Last: it caches validation for the rules the plugins above have added.
+    { name: 'document cache', plugin: useDocumentCache() },
   ];
 }
 
-const ADAPTER_HOOKS = ['onRequest', 'onResponse', 'instrumentation'] as const;
+const ADAPTER_HOOKS = ['onRequest', 'onRequestParse', 'onResponse', 'instrumentation'] as const;
 
 /** Refuses a list in which a plugin has adapter-level hooks that its entry does not account for. */
 export function checkPluginList(entries: readonly PluginEntry[]): void {

@@ -4,7 +4,12 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
+import {
+  type GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { knownOperationTypes, oneSessionPerOperation } from './validation-rules.ts';
 
@@ -35,10 +40,16 @@ const DOCUMENT_RULES: readonly ValidationRule[] = [
   knownOperationTypes,
 ];
 
-export function useValidationRules(): Plugin {
+/**
+ * The document rules, and graphql-js's rule against introspection when it is off. The rule
+ * rather than @graphql-yoga/plugin-disable-introspection, which decides per request in a hook
+ * the known-operation path does not run (`onRequestParse`), and always decides the same here.
+ */
+export function useValidationRules({ introspection }: { introspection: boolean }): Plugin {
+  const rules = introspection ? DOCUMENT_RULES : [...DOCUMENT_RULES, NoSchemaIntrospectionCustomRule];
   return {
     onValidate({ addValidationRule }) {
-      for (const rule of DOCUMENT_RULES) addValidationRule(rule);
+      for (const rule of rules) addValidationRule(rule);
     },
   };
 }
