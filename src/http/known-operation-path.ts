@@ -158,10 +158,15 @@ class EncodedResponse {
 }
 
 function encodingFetchAPI(fetchAPI: FetchAPI): FetchAPI {
-  const Response = (body: unknown, init: ConstructorParameters<typeof EncodedResponse>[1]) =>
-    typeof body === 'string' || body === null
-      ? new EncodedResponse(body, init)
-      : new fetchAPI.Response(body as BodyInit, init);
+  // A class, as Yoga calls `new fetchAPI.Response(...)`.
+  const Response = class {
+    constructor(body: unknown, init: ConstructorParameters<typeof EncodedResponse>[1]) {
+      // biome-ignore lint/correctness/noConstructorReturn: the constructor chooses the class.
+      return typeof body === 'string' || body === null
+        ? new EncodedResponse(body, init)
+        : new fetchAPI.Response(body as BodyInit, init);
+    }
+  };
   return { ...fetchAPI, Response: Response as unknown as FetchAPI['Response'] };
 }
 
