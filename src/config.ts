@@ -37,6 +37,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** The process's configuration, from its environment: the one place that reads `process.env`. */
+export function loadProcessConfig(): Readonly<Config> {
+  return loadConfig(process.env);
+}
+
 /** Reads the environment once, at start; nothing else in the service reads `process.env`. */
 export function loadConfig(env: Environment): Readonly<Config> {
   const { values, problems, reported } = parseEnvironment(VARIABLES, env);

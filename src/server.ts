@@ -7,7 +7,7 @@ import { ConversationSessionClient } from './chatbotkit/conversation-session.ts'
 import { startEmulator } from './chatbotkit/emulator.ts';
 import { DEFAULT_BASE_URL } from './chatbotkit/options.ts';
 import { helpText } from './config/variables-table.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadProcessConfig } from './config.ts';
 import type { UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   if (emulator) {
     logger.warn(
       { emulator: emulator.url },
-      'NOT TALKING TO CHATBOTKIT: no CHATBOTKIT_SECRET or CHATBOTKIT_API_URL is set, so sessions come from the built-in local emulator and their tokens work nowhere else',
+      'NOT TALKING TO CHATBOTKIT: no CHATBOTKIT_SECRET or CHATBOTKIT_API_URL is set, ' +
+        'so sessions come from the built-in local emulator and their tokens work nowhere else',
     );
   }
   const metrics = new GatewayMetrics();
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
 
 function loadConfigOrExit(): Readonly<Config> {
   try {
-    return loadConfig(process.env);
+    return loadProcessConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`chatbotkit-session-gateway: ${error.message}\n(npm start -- --help lists every variable)`);

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { sendNodeResponse } from '@whatwg-node/server';
 import type { ExecutionResult, GraphQLError } from 'graphql';
-import { type FetchAPI, type GraphQLParams, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { type GraphQLParams, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { NodeHandler } from './edge.ts';
+import { EncodedResponse, encodingFetchAPI } from './encoded-response.ts';
 import { recordOf } from './request-record.ts';
 
 /*
@@ -136,38 +137,6 @@ export function createKnownOperationPath<TContext extends object>(
         response.destroy();
       });
   };
-}
-
-/**
- * What Yoga's result processors build an answer with: a JSON answer's string body, status and
- * plain headers are kept as given, to be written in one go; anything else (a stream) becomes
- * Yoga's own Response.
- */
-class EncodedResponse {
-  readonly body: string | null;
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Record<string, string>;
-
-  constructor(body: string | null, init: { status: number; statusText?: string; headers: Record<string, string> }) {
-    this.body = body;
-    this.status = init.status;
-    this.statusText = init.statusText ?? '';
-    this.headers = init.headers;
-  }
-}
-
-function encodingFetchAPI(fetchAPI: FetchAPI): FetchAPI {
-  // A class, as Yoga calls `new fetchAPI.Response(...)`.
-  const Response = class {
-    constructor(body: unknown, init: ConstructorParameters<typeof EncodedResponse>[1]) {
-      // biome-ignore lint/correctness/noConstructorReturn: the constructor chooses the class.
-      return typeof body === 'string' || body === null
-        ? new EncodedResponse(body, init)
-        : new fetchAPI.Response(body as BodyInit, init);
-    }
-  };
-  return { ...fetchAPI, Response: Response as unknown as FetchAPI['Response'] };
 }
 
 /**

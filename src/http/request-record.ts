@@ -27,7 +27,9 @@ export interface RequestRecord {
 // A caller's id is kept only when it is short and plain, so it cannot forge log lines or headers.
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const records = new WeakMap<IncomingMessage, RequestRecord>();
+// A property of the request rather than a WeakMap entry, which costs the garbage collector more.
+const RECORD = Symbol('request record');
+type RecordedRequest = IncomingMessage & { [RECORD]?: RequestRecord };
 
 /** Opens the record of a request as it arrives: its id is the caller's `x-request-id`, or a new UUID. */
 export function openRecord(request: IncomingMessage): RequestRecord {
@@ -37,7 +39,7 @@ export function openRecord(request: IncomingMessage): RequestRecord {
       typeof callerRequestId === 'string' && CALLER_REQUEST_ID.test(callerRequestId) ? callerRequestId : randomUUID(),
     started: performance.now(),
   };
-  records.set(request, record);
+  (request as RecordedRequest)[RECORD] = record;
   return record;
 }
 
@@ -46,5 +48,5 @@ export function openRecord(request: IncomingMessage): RequestRecord {
  * to `yoga.fetch` in process) gets a record of its own that nobody reports.
  */
 export function recordOf(request: IncomingMessage | undefined): RequestRecord {
-  return (request && records.get(request)) ?? { requestId: randomUUID(), started: performance.now() };
+  return (request as RecordedRequest | undefined)?.[RECORD] ?? { requestId: randomUUID(), started: performance.now() };
 }

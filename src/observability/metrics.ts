@@ -15,8 +15,9 @@ const CIRCUIT_STATES: Record<CircuitState, number> = { closed: 0, 'half-open': 1
 /**
  * The gateway's Prometheus metrics (prom-client). Fed once per request by the HTTP edge from the
  * request's record rather than by @graphql-yoga/plugin-prometheus, whose per-phase hooks would
- * add work to every request for metrics nobody asked for, and would miss what Yoga never sees. Labels are bounded: operations are named by their root
- * fields (schema names), outcomes by our own codes.
+ * add work to every request for metrics nobody asked for, and would miss what Yoga never sees.
+ * Labels are bounded: operations are named by their root fields (schema names), outcomes by our
+ * own codes.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();

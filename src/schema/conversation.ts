@@ -7,7 +7,8 @@ export interface ConversationReference {
 
 export const Conversation = builder.objectRef<ConversationReference>('Conversation').implement({
   description:
-    'A ChatBotKit conversation. This service knows only its id; in a supergraph, other services add its title, messages and owner.',
+    'A ChatBotKit conversation. This service knows only its id; ' +
+    'in a supergraph, other services add its title, messages and owner.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The ChatBotKit conversation id.' }),
   }),

@@ -74,7 +74,8 @@ export const ErrorInterface = builder.interfaceRef<ResultError>('Error').impleme
 builder.objectType(ConversationNotFoundError, {
   name: 'ConversationNotFoundError',
   description:
-    'The conversation does not exist, or the gateway’s ChatBotKit account cannot see it. `code` is `CONVERSATION_NOT_FOUND`.',
+    'The conversation does not exist, or the gateway’s ChatBotKit account cannot see it. ' +
+    '`code` is `CONVERSATION_NOT_FOUND`.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
     conversationId: t.exposeID('conversationId', { description: 'The id that was asked for.' }),

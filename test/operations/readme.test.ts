@@ -37,6 +37,8 @@ const RUN_BY: Record<string, { file: string; runs: string; script?: string }> = 
   'npm run lint': { file: '.ci/run', runs: '\nnpm run lint\n' },
   'npm run schema:check': { file: '.ci/run', runs: '\nnpm run schema:check\n' },
   'npm start': { file: 'test/helpers/process.ts', runs: 'packageJson.scripts.start' },
+  // `npm start` (above) with the argument that this test passes on.
+  'npm start -- --help': { file: 'test/process/config.test.ts', runs: "runServer({ PORT: 'eighty' }, ['--help'])" },
   'npm run schema:print': {
     file: 'test/unit/schema-drift.test.ts',
     runs: "from '../../scripts/print-schema.ts'",
@@ -48,6 +50,11 @@ const RUN_BY: Record<string, { file: string; runs: string; script?: string }> = 
     script: 'codegen.ts',
   },
   'npm run bench': { file: 'test/process/bench.test.ts', runs: "'bench/run.ts'", script: 'bench/run.ts' },
+  'npm run docs:env': {
+    file: 'test/unit/environment-docs.test.ts',
+    runs: "from '../../scripts/print-env-docs.ts'",
+    script: 'scripts/print-env-docs.ts',
+  },
 };
 
 /** Where the examples a reader needs must be shown. */
