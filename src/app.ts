@@ -10,7 +10,7 @@ import { createEdge, type NodeHandler } from './http/edge.ts';
 import { createKnownOperationPath, type NodeServerContext } from './http/known-operation-path.ts';
 import { type RequestRecord, recordOf } from './http/request-record.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
-import { checkPluginList, gatewayPlugins, type PluginEntry, requestsForYoga } from './plugins/index.ts';
+import { gatewayPlugins, type PluginEntry, preparePlugins, requestsForYoga } from './plugins/index.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { buildSubgraphSchema } from './schema/index.ts';
 
@@ -64,7 +64,7 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
     ...gatewayPlugins({ limits: config.limits, metrics, readiness: () => readiness(client, rateLimiter) }),
     ...(options.plugins ?? []),
   ];
-  checkPluginList(plugins);
+  const prepared = preparePlugins(plugins);
   const contextFor = createContextFactory(config, dependencies);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
 
@@ -86,9 +86,10 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
       warn: (...args) => logger.warn(args),
       error: (...args) => logger.error({ err: args[0] }, 'unexpected error'),
     },
-    plugins: plugins.map((entry) => entry.plugin),
+    plugins: prepared.plugins,
     context: ({ request, req }) => contextFor(request.headers, req, recordOf(req)),
   });
+  prepared.check();
 
   const toYoga: NodeHandler = (request, response) => void yoga(request, response);
   const route =

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { startServerSpan } from '../observability/tracing.ts';
@@ -44,9 +44,11 @@ export function createEdge({ logger, metrics, maxBodyBytes, route }: EdgeOptions
       writeAccessLine(record, { method, path, status, durationMs });
     });
 
-    const refusal = method === 'POST' ? bodyRefusal(request.headers['content-length'], maxBodyBytes) : undefined;
+    const refusal = hostRefusal(request.headers.host) ?? bodyRefusal(method, request.headers, maxBodyBytes);
     if (refusal) {
-      response.writeHead(refusal.status, { 'content-type': 'text/plain; charset=utf-8' }).end(refusal.message);
+      // Closing, so that node does not read and throw away a refused body to keep the connection.
+      const headers = { 'content-type': 'text/plain; charset=utf-8', connection: 'close' };
+      response.writeHead(refusal.status, headers).end(refusal.message);
     } else if (span) {
       span.run(() => route(request, response));
     } else {
@@ -55,14 +57,24 @@ export function createEdge({ logger, metrics, maxBodyBytes, route }: EdgeOptions
   };
 }
 
+interface Refusal {
+  status: number;
+  message: string;
+}
+
+/** A Host that makes no URL would fail deeper down (Yoga answers it with a stack trace). */
+function hostRefusal(host: string | undefined): Refusal | undefined {
+  if (host === undefined || URL.canParse(`http://${host}`)) return undefined;
+  return { status: 400, message: 'The Host header is not a valid host.' };
+}
+
 /**
  * Bodies are refused by their declared length, before a byte is read; a POST without one (a
  * chunked body of unknown size) is refused too, as no GraphQL client needs to send one.
  */
-function bodyRefusal(
-  contentLength: string | undefined,
-  maxBytes: number,
-): { status: number; message: string } | undefined {
+function bodyRefusal(method: string, headers: IncomingHttpHeaders, maxBytes: number): Refusal | undefined {
+  if (method !== 'POST') return undefined;
+  const contentLength = headers['content-length'];
   if (contentLength === undefined) return { status: 411, message: 'A Content-Length header is required.' };
   if (!/^\d+$/.test(contentLength) || Number(contentLength) > maxBytes) {
     return { status: 413, message: `Request bodies are limited to ${maxBytes} bytes.` };

@@ -118,7 +118,9 @@ export function createKnownOperationPath<TContext extends object>(
     });
     if (answered instanceof EncodedResponse) {
       const { body, status, statusText, headers } = answered as EncodedResponse;
-      response.writeHead(status, statusText, { ...headers, 'content-length': Buffer.byteLength(body ?? '') }).end(body);
+      const contentLength = Buffer.byteLength(body ?? '');
+      // Without a reason phrase of Yoga's, node writes the standard one, as Yoga's adapter does.
+      response.writeHead(status, statusText || undefined, { ...headers, 'content-length': contentLength }).end(body);
     } else {
       await sendNodeResponse(answered, response, request, true);
     }
@@ -130,12 +132,15 @@ export function createKnownOperationPath<TContext extends object>(
       toYoga(request, response);
       return;
     }
-    readBody(request, length)
-      .then((body) => answer(request, response, body))
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'unexpected error');
-        response.destroy();
-      });
+    readBody(request, length).then(
+      (body) =>
+        answer(request, response, body).catch((error: unknown) => {
+          logger.error({ err: error }, 'unexpected error');
+          response.destroy();
+        }),
+      // The caller went away before sending the whole body: nothing to answer, nothing to log.
+      () => response.destroy(),
+    );
   };
 }
 

@@ -84,20 +84,32 @@ export function gatewayPlugins({ limits, metrics, readiness }: PluginListOptions
         sendsToYoga: (request) => request.headers['apollo-federation-include-trace'] !== undefined,
       },
     },
-    // Last: it caches validation for the rules the plugins above have added.
     { name: 'document cache', plugin: useDocumentCache() },
   ];
 }
 
 const ADAPTER_HOOKS = ['onRequest', 'onRequestParse', 'onResponse', 'instrumentation'] as const;
 
+/**
+ * The list as Yoga takes it, and the check to run once Yoga has initialised it: each plugin
+ * records the plugins it adds while envelop initialises it (federated tracing adds its hooks
+ * that way), so that the check sees those too.
+ */
+export function preparePlugins(entries: readonly PluginEntry[]): { plugins: Plugin[]; check(): void } {
+  const added = new Map<PluginEntry, Plugin[]>();
+  const plugins = entries.map((entry) =>
+    recordingAdditions(entry.plugin, (child) => added.set(entry, [...(added.get(entry) ?? []), child])),
+  );
+  return { plugins, check: () => checkPluginList(entries, added) };
+}
+
 /** Refuses a list in which a plugin has adapter-level hooks that its entry does not account for. */
-export function checkPluginList(entries: readonly PluginEntry[]): void {
-  const problems = entries.flatMap(({ name, plugin, adapterHooks }) => {
-    const hooks = adapterHooksOf(plugin);
-    if (hooks.length === 0 || adapterHooks) return [];
+function checkPluginList(entries: readonly PluginEntry[], added: ReadonlyMap<PluginEntry, Plugin[]>): void {
+  const problems = entries.flatMap((entry) => {
+    const hooks = [entry.plugin, ...(added.get(entry) ?? [])].flatMap(adapterHooksOf);
+    if (hooks.length === 0 || entry.adapterHooks) return [];
     return [
-      `plugin "${name}" has ${hooks.join(', ')}, which the known-operation path does not run: ` +
+      `plugin "${entry.name}" has ${[...new Set(hooks)].join(', ')}, which the known-operation path does not run: ` +
         'say in its entry (src/plugins/index.ts) why it may skip them and which requests must go to Yoga',
     ];
   });
@@ -110,17 +122,23 @@ export function requestsForYoga(entries: readonly PluginEntry[]): (request: Inco
   return (request) => tests.some((sendsToYoga) => sendsToYoga(request));
 }
 
-type PluginInit = (payload: { addPlugin(plugin: Plugin): void }) => void;
-
-/**
- * A plugin's adapter-level hooks, with those of the plugins it adds when envelop initialises it
- * (federated tracing adds its hooks that way). Calling `onPluginInit` here only collects what it
- * adds; the instances envelop uses are made when Yoga starts.
- */
 function adapterHooksOf(plugin: Plugin): string[] {
-  const added: Plugin[] = [];
-  const init = (plugin as { onPluginInit?: PluginInit }).onPluginInit;
-  init?.({ addPlugin: (child) => added.push(child) });
-  const own = ADAPTER_HOOKS.filter((hook) => (plugin as Record<string, unknown>)[hook] !== undefined);
-  return [...new Set([...own, ...added.flatMap(adapterHooksOf)])];
+  return ADAPTER_HOOKS.filter((hook) => (plugin as Record<string, unknown>)[hook] !== undefined);
+}
+
+/** The plugin, telling `record` of each plugin it adds when envelop initialises it, at any depth. */
+function recordingAdditions(plugin: Plugin, record: (child: Plugin) => void): Plugin {
+  const { onPluginInit } = plugin;
+  if (!onPluginInit) return plugin;
+  return {
+    ...plugin,
+    onPluginInit: (payload) =>
+      onPluginInit.call(plugin, {
+        ...payload,
+        addPlugin: (child) => {
+          record(child);
+          payload.addPlugin(recordingAdditions(child, record));
+        },
+      }),
+  };
 }

@@ -5,8 +5,8 @@ import { recordOf } from '../http/request-record.ts';
 
 /**
  * What only the GraphQL layer knows, written into the request's record for the edge to report:
- * the operation's name and a bounded label for it, and the error codes of the result. Its
- * hooks run inside Yoga's params handling, which both request paths share.
+ * the operation's name and a bounded label for it, and the error codes of the answer. Its
+ * hooks run in Yoga's envelop pipeline and result processing, which both request paths share.
  */
 export function useRequestFacts(): Plugin<{ req?: IncomingMessage }> {
   return {
@@ -16,10 +16,12 @@ export function useRequestFacts(): Plugin<{ req?: IncomingMessage }> {
       record.operationName = operation?.name?.value;
       record.operation = operation ? operationLabel(args.document, operation) : 'unknown';
     },
-    onExecutionResult({ result, context }) {
-      const errors = result && 'errors' in result ? result.errors : undefined;
+    // When the answer is encoded: the errors of every answer, those refused before execution
+    // (a document that fails validation, an operation off the allow-list) included.
+    onResultProcess({ result, serverContext }) {
+      const errors = !Array.isArray(result) && 'errors' in result ? result.errors : undefined;
       if (errors?.length) {
-        recordOf((context as { req?: IncomingMessage }).req).errorCodes = errors.map((error) =>
+        recordOf((serverContext as { req?: IncomingMessage }).req).errorCodes = errors.map((error) =>
           String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR'),
         );
       }
