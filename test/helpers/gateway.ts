@@ -8,6 +8,7 @@ import { type LimitsConfig, loadConfig } from '../../src/config.ts';
 import type { UpstreamKind } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { GatewayMetrics } from '../../src/observability/metrics.ts';
+import type { PluginEntry } from '../../src/plugins/index.ts';
 import { createRateLimiter, type RateLimiter } from '../../src/rate-limit.ts';
 
 export interface TestGateway {
@@ -16,6 +17,7 @@ export interface TestGateway {
   app: App;
   client: ConversationSessionClient;
   rateLimiter: RateLimiter;
+  metrics: GatewayMetrics;
   /** Every log line the gateway wrote, as text. */
   logs: string[];
   close(): Promise<void>;
@@ -27,10 +29,19 @@ export interface TestGatewayOptions extends Omit<ChatBotKitClientOptions, 'baseU
   config?: Partial<Omit<AppConfig, 'limits'>> & { limits?: Partial<LimitsConfig> };
   /** A client of the test's own making (e.g. one that fails like a bug), instead of one to `baseUrl`. */
   client?: ConversationSessionClient;
+  /** `false` sends every request to Yoga, as `createApp`'s option does: to compare the two paths. */
+  knownOperationPath?: boolean;
+  /** Plugin entries after the gateway's own, as `createApp`'s option adds them. */
+  plugins?: PluginEntry[];
 }
 
-/** The real app on a real port, over a real client to `baseUrl`, with its log lines captured. */
+/**
+ * The real app on a real port, over a real client to `baseUrl`, with its log lines captured.
+ * The one way tests start a gateway in their own process; `withGateway` and `startGatewayPair`
+ * build on it.
+ */
 export async function startGateway(baseUrl: string, options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const { upstream, config: overrides, client: ownClient, knownOperationPath, plugins, ...clientOptions } = options;
   const logs: string[] = [];
   const logger = createLogger('debug', {
     scrub: [options.secret],
@@ -41,23 +52,30 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
       },
     }),
   });
-  const client = options.client ?? new ConversationSessionClient({ timeout: 2_000, ...options, baseUrl });
+  const client = ownClient ?? new ConversationSessionClient({ timeout: 2_000, ...clientOptions, baseUrl });
   const defaults = loadConfig({});
   // Tests send many requests from one address; only the rate-limit tests set a small budget.
-  const limits: LimitsConfig = { ...defaults.limits, rateLimitPoints: 1_000_000, ...options.config?.limits };
-  const config: AppConfig = { ...defaults, ...options.config, limits };
+  const limits: LimitsConfig = { ...defaults.limits, rateLimitPoints: 1_000_000, ...overrides?.limits };
+  const config: AppConfig = { ...defaults, ...overrides, limits };
   const rateLimiter = createRateLimiter({
     points: limits.rateLimitPoints,
     durationSeconds: limits.rateLimitWindowSeconds,
     redisUrl: limits.redisUrl,
   });
-  const app = createApp(config, {
-    client,
-    logger,
-    rateLimiter,
-    metrics: new GatewayMetrics(),
-    service: { version: 'test', upstream: options.upstream ?? 'CUSTOM' },
-  });
+  const metrics = new GatewayMetrics();
+  let app: App;
+  try {
+    app = createApp(
+      config,
+      { client, logger, rateLimiter, metrics, service: { version: 'test', upstream: upstream ?? 'CUSTOM' } },
+      { ...(plugins && { plugins }), ...(knownOperationPath !== undefined && { knownOperationPath }) },
+    );
+  } catch (error) {
+    // A plugin list `createApp` refuses: nothing listens, and nothing may stay open either.
+    await client.close();
+    await rateLimiter.close();
+    throw error;
+  }
   const server = createServer(app.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -66,6 +84,7 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
     app,
     client,
     rateLimiter,
+    metrics,
     logs,
     close: async () => {
       server.closeAllConnections();
@@ -74,6 +93,67 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
       await rateLimiter.close();
     },
   };
+}
+
+/** Runs `run` against a gateway started for it, and closes the gateway however `run` ends. */
+export async function withGateway(
+  baseUrl: string,
+  options: TestGatewayOptions,
+  run: (gateway: TestGateway) => Promise<void>,
+): Promise<void> {
+  const gateway = await startGateway(baseUrl, options);
+  try {
+    await run(gateway);
+  } finally {
+    await gateway.close();
+  }
+}
+
+/** Two gateways alike but for the request path: `known` has the known-operation path, `yogaOnly` sends all to Yoga. */
+export interface GatewayPair {
+  known: TestGateway;
+  yogaOnly: TestGateway;
+  close(): Promise<void>;
+}
+
+/** Starts a gateway with the known-operation path and one without it, with the same options and upstream. */
+export async function startGatewayPair(baseUrl: string, options: TestGatewayOptions = {}): Promise<GatewayPair> {
+  const known = await startGateway(baseUrl, options);
+  const yogaOnly = await startGateway(baseUrl, { ...options, knownOperationPath: false }).catch(async (error) => {
+    await known.close();
+    throw error;
+  });
+  return {
+    known,
+    yogaOnly,
+    close: async () => {
+      await known.close();
+      await yogaOnly.close();
+    },
+  };
+}
+
+/** `gateway_known_operation_requests_total`, as Prometheus scrapes it from `/metrics`. */
+export async function knownOperationCount(gateway: TestGateway): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', gateway.url))).text();
+  const value = /^gateway_known_operation_requests_total (\d+)$/m.exec(text)?.[1];
+  if (value === undefined) throw new Error('/metrics has no gateway_known_operation_requests_total');
+  return Number(value);
+}
+
+/**
+ * The access line of the request with this `x-request-id`, once the edge has written it (when
+ * the response closes, just after the metrics are counted).
+ */
+export async function accessLine(gateway: TestGateway, requestId: string): Promise<Record<string, unknown>> {
+  const needle = `"requestId":"${requestId}"`;
+  const started = performance.now();
+  for (;;) {
+    const line = gateway.logs.find((entry) => entry.includes(needle) && entry.includes('"msg":"request"'));
+    if (line) return JSON.parse(line) as Record<string, unknown>;
+    if (performance.now() - started > 2_000) throw new Error(`no access line for request ${requestId}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 export interface GraphQLResponse {

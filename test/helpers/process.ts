@@ -14,6 +14,8 @@ export interface ServerProcess {
   output(): string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
 }
 
 /** Runs the server as `npm start -- ...args` does (same flags and entry point), with only the given environment. */
@@ -37,20 +39,34 @@ export function runServer(
   return { child, output: () => output, exited };
 }
 
-/** Starts the server and waits for its "gateway listening" line. */
+// The "gateway listening" line's URL, in JSON (`"url":"…"`) or in development's pretty format (`url: "…"`).
+const LISTENING_URL = /"url":"(http:\/\/[^"]+)\/graphql"|url\S*: "(http:\/\/[^"]+)\/graphql"/;
+
+/** Starts the server and waits for its "gateway listening" line; the one way tests start a gateway process. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const run = runServer(env);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${run.output()}`)), 15_000);
     const look = (): void => {
-      const match = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(run.output());
-      if (match?.[1]) {
+      const match = LISTENING_URL.exec(run.output());
+      const found = match?.[1] ?? match?.[2];
+      if (found) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(found);
       }
     };
     run.child.stdout?.on('data', look);
-    void run.exited.then(() => reject(new Error(`server exited:\n${run.output()}`)));
+    void run.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`server exited:\n${run.output()}`));
+    });
   });
-  return { ...run, url };
+  return {
+    ...run,
+    url,
+    stop: () => {
+      run.child.kill('SIGTERM');
+      return run.exited;
+    },
+  };
 }

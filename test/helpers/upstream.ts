@@ -107,6 +107,25 @@ export function sessionBody(
   return { id: conversationId, token, expiresAt: Date.UTC(2030, 0, 1) };
 }
 
+/**
+ * A reply that answers ChatBotKit's session route as ChatBotKit would for any conversation it
+ * names: a session with this token, or 404 for any other route.
+ */
+export function sessionForRoute(token = 'tok_secret_value_123'): (request: RecordedRequest) => UpstreamReply {
+  return (request) => {
+    const id = /^\/api\/v1\/conversation\/([^/?#]*)\/session\/create$/.exec(request.url)?.[1];
+    let decoded: string | undefined;
+    try {
+      decoded = id === undefined ? undefined : decodeURIComponent(id);
+    } catch {
+      decoded = undefined;
+    }
+    return decoded === undefined
+      ? { status: 404, body: { message: 'Route not found', code: 'NOT_FOUND' } }
+      : { status: 200, body: sessionBody(decoded, token) };
+  };
+}
+
 export interface SilentServer {
   /** An `https://` URL: the TLS handshake never completes, so a client's connect timeout fires. */
   url: string;

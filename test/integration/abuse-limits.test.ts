@@ -3,13 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_MUTATION } from '../../src/app.ts';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
-import {
-  CREATE_SESSION,
-  postGraphQL,
-  startGateway,
-  type TestGateway,
-  type TestGatewayOptions,
-} from '../helpers/gateway.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway, withGateway } from '../helpers/gateway.ts';
 import { REDIS_SERVER, startRedis } from '../helpers/redis.ts';
 
 let emulator: RunningEmulator;
@@ -17,15 +11,6 @@ beforeAll(async () => {
   emulator = await startEmulator();
 });
 afterAll(() => emulator.close());
-
-async function withGateway(options: TestGatewayOptions, run: (gateway: TestGateway) => Promise<void>): Promise<void> {
-  const gateway = await startGateway(emulator.url, options);
-  try {
-    await run(gateway);
-  } finally {
-    await gateway.close();
-  }
-}
 
 const errorMessages = (body: { errors?: { message: string }[] }) =>
   (body.errors ?? []).map((error) => error.message).join('\n');
@@ -147,21 +132,25 @@ describe('HTTP limits', () => {
 
 describe('GRAPHIQL=false and INTROSPECTION=false (production defaults)', () => {
   it('serves no GraphiQL page, answers no introspection, and suggests no field names', async () => {
-    await withGateway({ config: { limits: { graphiql: false, introspection: false } } }, async (gateway) => {
-      const page = await fetch(gateway.url, { headers: { accept: 'text/html' } });
-      expect(await page.text()).not.toContain('<html');
+    await withGateway(
+      emulator.url,
+      { config: { limits: { graphiql: false, introspection: false } } },
+      async (gateway) => {
+        const page = await fetch(gateway.url, { headers: { accept: 'text/html' } });
+        expect(await page.text()).not.toContain('<html');
 
-      const introspection = await postGraphQL(gateway.url, '{ __schema { queryType { name } } }');
-      expect(introspection.body.data ?? undefined).toBeUndefined();
-      expect(errorMessages(introspection.body)).toMatch(/introspection/i);
+        const introspection = await postGraphQL(gateway.url, '{ __schema { queryType { name } } }');
+        expect(introspection.body.data ?? undefined).toBeUndefined();
+        expect(errorMessages(introspection.body)).toMatch(/introspection/i);
 
-      const typo = await postGraphQL(gateway.url, '{ sessionGatewai { version } }');
-      expect(errorMessages(typo.body)).not.toMatch(/did you mean/i);
+        const typo = await postGraphQL(gateway.url, '{ sessionGatewai { version } }');
+        expect(errorMessages(typo.body)).not.toMatch(/did you mean/i);
 
-      expect(
-        (await postGraphQL(gateway.url, EXAMPLE_MUTATION)).body.data?.['createConversationSession'].__typename,
-      ).toBe('ConversationSession');
-    });
+        expect(
+          (await postGraphQL(gateway.url, EXAMPLE_MUTATION)).body.data?.['createConversationSession'].__typename,
+        ).toBe('ConversationSession');
+      },
+    );
   });
 });
 
@@ -181,6 +170,7 @@ describe('persisted operations (PERSISTED_OPERATIONS_FILE)', () => {
 
   it('runs allow-listed operations by hash and refuses everything else', async () => {
     await withGateway(
+      emulator.url,
       { config: { limits: { persistedOperations: { [hash]: EXAMPLE_MUTATION } } } },
       async (gateway) => {
         expect((await post(gateway.url, persisted(hash))).body.data?.['createConversationSession']?.__typename).toBe(
@@ -205,6 +195,7 @@ describe('rate limit per caller (in memory)', () => {
       keyHashes: keys.map((key) => createHash('sha256').update(key).digest('hex')),
     };
     await withGateway(
+      emulator.url,
       { config: { auth, limits: { rateLimitPoints: 2, rateLimitWindowSeconds: 60 } } },
       async (gateway) => {
         const mint = async (key: string) =>
@@ -230,7 +221,7 @@ describe('rate limit per caller (in memory)', () => {
   });
 
   it('spends no budget on invalid input', async () => {
-    await withGateway({ config: { limits: { rateLimitPoints: 1 } } }, async (gateway) => {
+    await withGateway(emulator.url, { config: { limits: { rateLimitPoints: 1 } } }, async (gateway) => {
       const mint = async (conversationId: string) =>
         (await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId } })).body.data?.[
           'createConversationSession'

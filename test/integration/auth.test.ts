@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
 import type { AuthConfig } from '../../src/config.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CREATE_SESSION, postGraphQL, type TestGateway, withGateway } from '../helpers/gateway.ts';
 import { runServer } from '../helpers/process.ts';
 import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
@@ -24,19 +24,6 @@ beforeAll(async () => {
   emulator = await startEmulator();
 });
 afterAll(() => emulator.close());
-
-async function withGateway(
-  auth: AuthConfig,
-  run: (gateway: TestGateway) => Promise<void>,
-  conversationIdPrefixes: string[] = [],
-): Promise<void> {
-  const gateway = await startGateway(emulator.url, { config: { auth, conversationIdPrefixes } });
-  try {
-    await run(gateway);
-  } finally {
-    await gateway.close();
-  }
-}
 
 const create = (gateway: TestGateway, headers: Record<string, string>, conversationId = 'conv_auth') =>
   postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId } }, headers);
@@ -75,7 +62,7 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
   const scoped = { scope: 'openid conversation-session:create' };
 
   it('mints a session for a valid token with the scope', async () => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       const { body } = await create(gateway, await bearer(scoped));
       expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession' });
     });
@@ -84,7 +71,7 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
   it.each([[['conversation-session:create']], ['openid conversation-session:create']])(
     'accepts the scope as an scp claim too (%j)',
     async (scp) => {
-      await withGateway(auth, async (gateway) => {
+      await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
         const { body } = await create(gateway, await bearer({ scp }));
         expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession' });
       });
@@ -102,19 +89,19 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
     ['a token that never expires (no exp)', () => bearer(scoped, { expiresIn: null })],
     ['a token with no subject (no sub)', () => bearer(scoped, { subject: null })],
   ])('answers 401 UNAUTHENTICATED for %s', async (_name, headers) => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       expectRefused(await create(gateway, await headers()), 401);
     });
   });
 
   it('answers 403 FORBIDDEN for a valid token without the scope', async () => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       expectRefused(await create(gateway, await bearer({ scope: 'openid profile' })), 403);
     });
   });
 
   it('limits a caller to the conversations of its claim (ids and prefix*)', async () => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       const headers = await bearer({ ...scoped, conversations: ['conv_exact', 'team_a_*'] });
       expect((await create(gateway, headers, 'conv_exact')).body.data?.['createConversationSession'].__typename).toBe(
         'ConversationSession',
@@ -130,7 +117,7 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
   });
 
   it('fails closed when the conversations claim is not a list', async () => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       const headers = await bearer({ ...scoped, conversations: 'conv_exact' });
       expect((await create(gateway, headers, 'conv_exact')).body.data?.['createConversationSession'].__typename).toBe(
         'NotAuthorizedError',
@@ -139,7 +126,7 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
   });
 
   it('logs who called and why a call was refused, never the token', async () => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       const good = await bearer(scoped);
       const expired = await bearer(scoped, { expiresIn: '-1m' });
       await create(gateway, good);
@@ -187,34 +174,42 @@ describe('AUTH_MODE=jwt with a JWKS URL', () => {
     const [first, second] = keys as [(typeof keys)[number], (typeof keys)[number]];
     served = [first.jwk];
     fetches = 0;
-    await withGateway({ mode: 'jwt', jwksUrl, secret: undefined, ...JWT_BASE }, async (gateway) => {
-      const firstToken = await sign(first);
-      for (let i = 0; i < 3; i++) {
-        const { body } = await create(gateway, { authorization: `Bearer ${firstToken}` });
-        expect(body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
-      }
-      expect(fetches).toBe(1);
+    await withGateway(
+      emulator.url,
+      { config: { auth: { mode: 'jwt', jwksUrl, secret: undefined, ...JWT_BASE } } },
+      async (gateway) => {
+        const firstToken = await sign(first);
+        for (let i = 0; i < 3; i++) {
+          const { body } = await create(gateway, { authorization: `Bearer ${firstToken}` });
+          expect(body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
+        }
+        expect(fetches).toBe(1);
 
-      // The issuer rotates to a new key: an unknown kid makes the gateway fetch the set again.
-      served = [second.jwk];
-      const { body } = await create(gateway, { authorization: `Bearer ${await sign(second)}` });
-      expect(body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
-      expect(fetches).toBe(2);
-    });
+        // The issuer rotates to a new key: an unknown kid makes the gateway fetch the set again.
+        served = [second.jwk];
+        const { body } = await create(gateway, { authorization: `Bearer ${await sign(second)}` });
+        expect(body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
+        expect(fetches).toBe(2);
+      },
+    );
   });
 
   it('refuses a token signed by a key the set does not hold', async () => {
     const { privateKey } = await generateKeyPair('ES256');
     served = keys.map((key) => key.jwk);
-    await withGateway({ mode: 'jwt', jwksUrl, secret: undefined, ...JWT_BASE }, async (gateway) => {
-      const forged = await new SignJWT({ scope: 'conversation-session:create' })
-        .setProtectedHeader({ alg: 'ES256', kid: 'key-1' })
-        .setIssuer(JWT_BASE.issuer)
-        .setAudience(JWT_BASE.audience)
-        .setExpirationTime('5m')
-        .sign(privateKey);
-      expectRefused(await create(gateway, { authorization: `Bearer ${forged}` }), 401);
-    });
+    await withGateway(
+      emulator.url,
+      { config: { auth: { mode: 'jwt', jwksUrl, secret: undefined, ...JWT_BASE } } },
+      async (gateway) => {
+        const forged = await new SignJWT({ scope: 'conversation-session:create' })
+          .setProtectedHeader({ alg: 'ES256', kid: 'key-1' })
+          .setIssuer(JWT_BASE.issuer)
+          .setAudience(JWT_BASE.audience)
+          .setExpirationTime('5m')
+          .sign(privateKey);
+        expectRefused(await create(gateway, { authorization: `Bearer ${forged}` }), 401);
+      },
+    );
   });
 });
 
@@ -226,7 +221,7 @@ describe('AUTH_MODE=api-key', () => {
   };
 
   it('mints a session for a configured key', async () => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       const { body } = await create(gateway, { 'x-api-key': KEY });
       expect(body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
       expect(gateway.logs.join('')).not.toContain(KEY);
@@ -238,7 +233,7 @@ describe('AUTH_MODE=api-key', () => {
     ['an unknown key', { 'x-api-key': 'gw_live_guess' }],
     ['the hash instead of the key', { 'x-api-key': createHash('sha256').update(KEY).digest('hex') }],
   ])('answers 401 for %s', async (_name, headers) => {
-    await withGateway(auth, async (gateway) => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       expectRefused(await create(gateway, headers), 401);
     });
   });
@@ -252,8 +247,7 @@ describe('AUTH_MODE=passthrough', () => {
   afterAll(() => upstream.close());
 
   it('forwards the caller’s own ChatBotKit token upstream, and no secret', async () => {
-    const gateway = await startGateway(upstream.url, { config: { auth: { mode: 'passthrough' } } });
-    try {
+    await withGateway(upstream.url, { config: { auth: { mode: 'passthrough' } } }, async (gateway) => {
       upstream.requests.length = 0;
       const { body } = await create(gateway, { authorization: 'Bearer cbk-user-token-1' });
       expect(body.data?.['createConversationSession'].__typename).toBe('ConversationSession');
@@ -263,18 +257,17 @@ describe('AUTH_MODE=passthrough', () => {
       expectRefused(await create(gateway, {}), 401);
 
       upstream.reply({ status: 401, body: { message: 'bad token', code: 'NOT_AUTHENTICATED' } });
-      expectRefused(await create(gateway, { authorization: 'Bearer revoked' }), 401);
-    } finally {
-      upstream.reply({ status: 200, body: sessionBody('conv_auth') });
-      await gateway.close();
-    }
+      try {
+        expectRefused(await create(gateway, { authorization: 'Bearer revoked' }), 401);
+      } finally {
+        upstream.reply({ status: 200, body: sessionBody('conv_auth') });
+      }
+    });
   });
 
   it('charges the client address, so made-up tokens do not buy fresh rate-limit budgets', async () => {
-    const gateway = await startGateway(upstream.url, {
-      config: { auth: { mode: 'passthrough' }, limits: { rateLimitPoints: 2 } },
-    });
-    try {
+    const config = { auth: { mode: 'passthrough' as const }, limits: { rateLimitPoints: 2 } };
+    await withGateway(upstream.url, { config }, async (gateway) => {
       upstream.requests.length = 0;
       const results = [];
       for (let i = 0; i < 5; i++)
@@ -290,26 +283,21 @@ describe('AUTH_MODE=passthrough', () => {
         'RateLimitedError',
       ]);
       expect(upstream.requests).toHaveLength(2);
-    } finally {
-      await gateway.close();
-    }
+    });
   });
 });
 
 describe('CONVERSATION_ID_PREFIXES', () => {
   it('refuses conversations outside the allowed prefixes as NotAuthorizedError, without an upstream call', async () => {
-    await withGateway(
-      { mode: 'none' },
-      async (gateway) => {
-        expect((await create(gateway, {}, 'tenant1_conv')).body.data?.['createConversationSession'].__typename).toBe(
-          'ConversationSession',
-        );
-        expect((await create(gateway, {}, 'tenant2_conv')).body.data?.['createConversationSession'].__typename).toBe(
-          'NotAuthorizedError',
-        );
-      },
-      ['tenant1_'],
-    );
+    const config = { auth: { mode: 'none' as const }, conversationIdPrefixes: ['tenant1_'] };
+    await withGateway(emulator.url, { config }, async (gateway) => {
+      expect((await create(gateway, {}, 'tenant1_conv')).body.data?.['createConversationSession'].__typename).toBe(
+        'ConversationSession',
+      );
+      expect((await create(gateway, {}, 'tenant2_conv')).body.data?.['createConversationSession'].__typename).toBe(
+        'NotAuthorizedError',
+      );
+    });
   });
 });
 

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
 import { ConversationSessionClient } from '../../src/chatbotkit/conversation-session.ts';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { GatewayMetrics } from '../../src/observability/metrics.ts';
-import { createRateLimiter } from '../../src/rate-limit.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway, withGateway } from '../helpers/gateway.ts';
 import { type ScriptedUpstream, sessionBody, startScriptedUpstream, type UpstreamReply } from '../helpers/upstream.ts';
 
 const SECRET = 'sk-live-do-not-leak-7f3a';
@@ -267,45 +262,49 @@ describe('createConversationSession when the upstream is down or saturated', () 
 });
 
 describe('a bug inside the gateway', () => {
-  it('reaches the client as a masked INTERNAL_SERVER_ERROR, even with NODE_ENV=development', async () => {
-    // Fault injection: a client whose createValidated() (what the resolver calls) fails the way
-    // a programming error would.
-    class FaultyClient extends ConversationSessionClient {
-      override createValidated(): never {
-        throw new TypeError(`cannot read "token" of undefined at /srv/gateway/src/internal.ts:12 (${SECRET})`);
-      }
+  // Fault injection: a client whose createValidated() (what the resolver calls) fails the way
+  // a programming error would.
+  class FaultyClient extends ConversationSessionClient {
+    override createValidated(): never {
+      throw new TypeError(`cannot read "token" of undefined at /srv/gateway/src/internal.ts:12 (${SECRET})`);
     }
+  }
+
+  async function inDevelopment(run: () => Promise<void>): Promise<void> {
     const previous = process.env['NODE_ENV'];
     process.env['NODE_ENV'] = 'development';
-    const logs: string[] = [];
-    const app = createApp(loadConfig({}), {
-      rateLimiter: createRateLimiter({ points: 10, durationSeconds: 60 }),
-      metrics: new GatewayMetrics(),
-      client: new FaultyClient({ baseUrl: 'http://127.0.0.1:9' }),
-      logger: createLogger('error', {
-        scrub: [SECRET],
-        destination: { write: (line: string) => void logs.push(line) },
-      }),
-      service: { version: 'test', upstream: 'CUSTOM' },
-    });
-    process.env['NODE_ENV'] = previous;
+    try {
+      await run();
+    } finally {
+      if (previous === undefined) delete process.env['NODE_ENV'];
+      else process.env['NODE_ENV'] = previous;
+    }
+  }
 
-    const response = await app.yoga.fetch('http://gateway/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: CREATE_SESSION, variables: { input: { conversationId: 'conv1' } } }),
-    });
-    const body = await response.json();
-    expect(body.errors).toEqual([
-      {
-        message: 'Unexpected error.',
-        locations: expect.any(Array),
-        path: ['createConversationSession'],
-        extensions: { code: 'INTERNAL_SERVER_ERROR' },
-      },
-    ]);
-    expect(JSON.stringify(body)).not.toMatch(/internal\.ts|cannot read|sk-live/);
-    expect(logs.join('')).toContain('cannot read');
-    expect(logs.join('')).not.toContain(SECRET);
-  });
+  it.each([
+    ['the known-operation path', true],
+    ['Yoga', false],
+  ])(
+    'reaches the client through %s as a masked INTERNAL_SERVER_ERROR, even with NODE_ENV=development',
+    async (_path, knownOperationPath) => {
+      const baseUrl = 'http://127.0.0.1:9';
+      const options = { client: new FaultyClient({ baseUrl }), secret: SECRET, knownOperationPath };
+      await inDevelopment(() =>
+        withGateway(baseUrl, options, async (gateway) => {
+          const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } });
+          expect(body.errors).toEqual([
+            {
+              message: 'Unexpected error.',
+              locations: expect.any(Array),
+              path: ['createConversationSession'],
+              extensions: { code: 'INTERNAL_SERVER_ERROR' },
+            },
+          ]);
+          expect(JSON.stringify(body)).not.toMatch(/internal\.ts|cannot read|sk-live/);
+          expect(gateway.logs.join('')).toContain('cannot read');
+          expect(gateway.logs.join('')).not.toContain(SECRET);
+        }),
+      );
+    },
+  );
 });

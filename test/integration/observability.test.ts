@@ -4,7 +4,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { runServer } from '../helpers/process.ts';
+import { startServerProcess } from '../helpers/process.ts';
 import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 // An in-memory OpenTelemetry SDK for this file: what an OTLP exporter would receive.
@@ -115,12 +115,10 @@ describe('metrics (Prometheus)', () => {
 
 describe('the OpenTelemetry SDK in the server process', () => {
   it('starts from OTEL_* variables and exports the operation span', async () => {
-    const server = runServer({ OTEL_TRACES_EXPORTER: 'console', OTEL_BSP_SCHEDULE_DELAY: '100' });
+    const server = await startServerProcess({ OTEL_TRACES_EXPORTER: 'console', OTEL_BSP_SCHEDULE_DELAY: '100' });
     try {
-      await expect.poll(server.output, { timeout: 10_000 }).toMatch(/"url":"(http:[^"]+)"/);
-      const url = /"url":"(http:[^"]+)"/.exec(server.output())?.[1] ?? '';
       await postGraphQL(
-        url,
+        `${server.url}/graphql`,
         CREATE_SESSION,
         { input: { conversationId: 'conv_otel' } },
         { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
@@ -131,22 +129,20 @@ describe('the OpenTelemetry SDK in the server process', () => {
           /traceId: '0af7651916cd43dd8448eb211c80319c'[\s\S]*name: 'graphql.operation CreateSession'|name: 'graphql.operation CreateSession'[\s\S]*traceId: '0af7651916cd43dd8448eb211c80319c'/,
         );
     } finally {
-      server.child.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
     }
   });
 });
 
 describe('pretty logs in development', () => {
   it('writes human-readable lines, not JSON, with NODE_ENV=development', async () => {
-    const server = runServer({ NODE_ENV: 'development' });
+    const server = await startServerProcess({ NODE_ENV: 'development' });
     try {
-      await expect.poll(server.output, { timeout: 10_000 }).toMatch(/gateway listening/);
+      expect(server.output()).toMatch(/gateway listening/);
       expect(server.output()).toMatch(/WARN.*NOT TALKING TO CHATBOTKIT/);
       expect(server.output()).not.toContain('{"level"');
     } finally {
-      server.child.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
     }
   });
 });

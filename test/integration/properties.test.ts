@@ -5,7 +5,7 @@ import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../
 import {
   type RecordedRequest,
   type ScriptedUpstream,
-  sessionBody,
+  sessionForRoute,
   startScriptedUpstream,
 } from '../helpers/upstream.ts';
 
@@ -38,18 +38,7 @@ interface Pair {
 /** A scripted upstream that mints a session for whatever conversation the route names, and a gateway over it. */
 async function startPair(): Promise<Pair> {
   const upstream = await startScriptedUpstream();
-  upstream.reply((request) => {
-    const id = /^\/api\/v1\/conversation\/([^/?#]*)\/session\/create$/.exec(request.url)?.[1];
-    let decoded: string | undefined;
-    try {
-      decoded = id === undefined ? undefined : decodeURIComponent(id);
-    } catch {
-      decoded = undefined;
-    }
-    return decoded === undefined
-      ? { status: 404, body: { message: 'Route not found', code: 'NOT_FOUND' } }
-      : { status: 200, body: sessionBody(decoded, 'tok_property') };
-  });
+  upstream.reply(sessionForRoute('tok_property'));
   const gateway = await startGateway(upstream.url, { secret: SECRET });
   return { upstream, gateway, upstreamHost: new URL(upstream.url).host };
 }

@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { propagateHeaders } from '../../examples/supergraph/forward-headers.ts';
 import { startEmulator } from '../../src/chatbotkit/emulator.ts';
 import { type Config, ConfigError, loadConfig, VARIABLE_NAMES } from '../../src/config.ts';
-import { postGraphQL, startGateway } from '../helpers/gateway.ts';
+import { postGraphQL, type TestGateway, withGateway } from '../helpers/gateway.ts';
 
 // Kubernetes and Docker are not available here: these checks stand in for `kubectl apply
 // --dry-run` and `docker compose config`, and go further by loading each configuration with
@@ -598,40 +598,46 @@ describe('docker-compose.yml', () => {
     const text = routerConfigText(compose);
     expect(text).toMatch(/type:\s*'dev'/);
     const emulator = await startEmulator();
-    const sessions = await startGateway(emulator.url, { upstream: 'EMULATOR' });
-    const router = createGatewayRuntime({
-      supergraph: {
-        type: 'dev',
-        services: [{ name: /name:\s*'([^']+)'/.exec(text)?.[1] ?? 'sessions', url: sessions.url }],
-      },
-      propagateHeaders,
-      logging: false,
-    });
     try {
-      const response = await router.fetch('http://router/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': 'compose-req-1' },
-        body: JSON.stringify({
-          query:
-            'mutation { createConversationSession(input: { conversationId: "conv_compose" }) ' +
-            '{ __typename ... on ConversationSession { conversationId } } }',
-        }),
-      });
-      expect(await response.json()).toEqual({
-        data: { createConversationSession: { __typename: 'ConversationSession', conversationId: 'conv_compose' } },
-      });
-      expect(sessions.logs.join('')).toContain('"requestId":"compose-req-1"');
-      // The direct subgraph still answers, as the compose file's :4001 exposes it.
-      expect((await postGraphQL(sessions.url, '{ sessionGateway { upstream } }')).body).toEqual({
-        data: { sessionGateway: { upstream: 'EMULATOR' } },
-      });
+      await withGateway(emulator.url, { upstream: 'EMULATOR' }, (sessions) => routeThroughRouter(text, sessions));
     } finally {
-      await router.dispose();
-      await sessions.close();
       await emulator.close();
     }
   });
 });
+
+/** The compose file's router, on its `dev` supergraph, in front of the gateway `sessions`. */
+async function routeThroughRouter(text: string, sessions: TestGateway): Promise<void> {
+  const router = createGatewayRuntime({
+    supergraph: {
+      type: 'dev',
+      services: [{ name: /name:\s*'([^']+)'/.exec(text)?.[1] ?? 'sessions', url: sessions.url }],
+    },
+    propagateHeaders,
+    logging: false,
+  });
+  try {
+    const response = await router.fetch('http://router/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'compose-req-1' },
+      body: JSON.stringify({
+        query:
+          'mutation { createConversationSession(input: { conversationId: "conv_compose" }) ' +
+          '{ __typename ... on ConversationSession { conversationId } } }',
+      }),
+    });
+    expect(await response.json()).toEqual({
+      data: { createConversationSession: { __typename: 'ConversationSession', conversationId: 'conv_compose' } },
+    });
+    expect(sessions.logs.join('')).toContain('"requestId":"compose-req-1"');
+    // The direct subgraph still answers, as the compose file's :4001 exposes it.
+    expect((await postGraphQL(sessions.url, '{ sessionGateway { upstream } }')).body).toEqual({
+      data: { sessionGateway: { upstream: 'EMULATOR' } },
+    });
+  } finally {
+    await router.dispose();
+  }
+}
 
 describe('the checks above catch a broken manifest', () => {
   type Mutation = [string, (manifests: Manifest[]) => void, (manifests: Manifest[]) => string[], string];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
 import { createLogger } from '../../src/logger.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway, withGateway } from '../helpers/gateway.ts';
 import { startServerProcess } from '../helpers/process.ts';
 import { sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
@@ -21,8 +21,7 @@ describe('npm start with nothing configured', () => {
       expect(server.output()).toMatch(/"level":40,.*NOT TALKING TO CHATBOTKIT/);
       expect(server.output()).toContain('"url":"http://127.0.0.1:');
     } finally {
-      server.child.kill('SIGTERM');
-      expect(await server.exited).toBe(0);
+      expect(await server.stop()).toBe(0);
     }
   });
 });
@@ -194,10 +193,14 @@ describe('CORS', () => {
       headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     });
 
+  let emulator: RunningEmulator;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+  });
+  afterAll(() => emulator.close());
+
   it('allows no other origin by default', async () => {
-    const emulator = await startEmulator();
-    const gateway = await startGateway(emulator.url);
-    try {
+    await withGateway(emulator.url, {}, async (gateway) => {
       const response = await preflight(gateway.url, 'https://evil.example');
       expect(response.headers.get('access-control-allow-origin')).toBeNull();
       const post = await postGraphQL(
@@ -207,25 +210,17 @@ describe('CORS', () => {
         { origin: 'https://evil.example' },
       );
       expect(post.headers.get('access-control-allow-origin')).toBeNull();
-    } finally {
-      await gateway.close();
-      await emulator.close();
-    }
+    });
   });
 
   it('allows the listed origins, without credentials', async () => {
-    const emulator = await startEmulator();
-    const gateway = await startGateway(emulator.url, { config: { corsOrigins: ['https://app.example'] } });
-    try {
+    await withGateway(emulator.url, { config: { corsOrigins: ['https://app.example'] } }, async (gateway) => {
       const allowed = await preflight(gateway.url, 'https://app.example');
       expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
       expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
       const other = await preflight(gateway.url, 'https://evil.example');
       expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
-    } finally {
-      await gateway.close();
-      await emulator.close();
-    }
+    });
   });
 });
 
