@@ -3,8 +3,18 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_MUTATION } from '../../src/app.ts';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
-import { CREATE_SESSION, postGraphQL, startGateway, type TestGateway, withGateway } from '../helpers/gateway.ts';
+import {
+  CREATE_SESSION,
+  knownOperationCount,
+  postGraphQL,
+  startGateway,
+  type TestGateway,
+  withGateway,
+} from '../helpers/gateway.ts';
 import { REDIS_SERVER, startRedis } from '../helpers/redis.ts';
+import { type ScriptedUpstream, sessionForRoute, startScriptedUpstream } from '../helpers/upstream.ts';
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
@@ -128,6 +138,52 @@ describe('HTTP limits', () => {
       200,
     );
   });
+});
+
+describe('MAX_BODY_BYTES on both request paths', () => {
+  const LIMIT = 2048;
+  let upstream: ScriptedUpstream;
+  beforeAll(async () => {
+    upstream = await startScriptedUpstream();
+    upstream.reply(sessionForRoute('tok_limit'));
+  });
+  afterAll(() => upstream.close());
+
+  /** A valid createConversationSession POST of exactly `bytes` bytes, padded by a comment in its document. */
+  function mutationOfLength(bytes: number): string {
+    const variables = { input: { conversationId: 'conv_limit' } };
+    const bare = JSON.stringify({ query: `${CREATE_SESSION}#`, variables });
+    const body = JSON.stringify({ query: `${CREATE_SESSION}#${'x'.repeat(bytes - bare.length)}`, variables });
+    expect(Buffer.byteLength(body)).toBe(bytes);
+    return body;
+  }
+
+  it.each([
+    ['the known-operation path', true],
+    ['Yoga', false],
+  ])(
+    'lets %s run a mutation at the limit, and refuses one a byte over it with 413 before the upstream sees it',
+    async (_path, knownOperationPath) => {
+      const options = { knownOperationPath, config: { limits: { maxBodyBytes: LIMIT } } };
+      await withGateway(upstream.url, options, async (gateway) => {
+        const post = (body: string) => fetch(gateway.url, { method: 'POST', headers: JSON_HEADERS, body });
+        const calls = upstream.requests.length;
+
+        const atLimit = await post(mutationOfLength(LIMIT));
+        expect(atLimit.status).toBe(200);
+        expect((await atLimit.json()).data.createConversationSession).toMatchObject({ token: 'tok_limit' });
+        expect(upstream.requests.length).toBe(calls + 1);
+        // Well under 16 KB, so the known-operation path takes it when it has one.
+        expect(await knownOperationCount(gateway)).toBe(knownOperationPath ? 1 : 0);
+
+        const overLimit = await post(mutationOfLength(LIMIT + 1));
+        expect(overLimit.status).toBe(413);
+        expect(await overLimit.text()).toBe(`Request bodies are limited to ${LIMIT} bytes.`);
+        expect(upstream.requests.length).toBe(calls + 1);
+        expect(await knownOperationCount(gateway)).toBe(knownOperationPath ? 1 : 0);
+      });
+    },
+  );
 });
 
 describe('GRAPHIQL=false and INTROSPECTION=false (production defaults)', () => {
