@@ -25,7 +25,10 @@ export interface ScriptedUpstream {
   requests: RecordedRequest[];
   /** Replaces the reply for the requests that follow. */
   reply(reply: UpstreamReply | ((request: RecordedRequest) => UpstreamReply)): void;
-  /** Answers the next requests with these replies, one each (replacing any still unused), then falls back to `reply`'s. */
+  /**
+   * Answers the next requests with these replies, one each (replacing any still unused), then
+   * falls back to `reply`'s.
+   */
   script(...replies: UpstreamReply[]): void;
   close(): Promise<void>;
 }

@@ -22,6 +22,10 @@ beforeAll(async () => {
 });
 afterAll(() => emulator.close());
 
+/** Fragments F1…Fn, each spreading the one before twice: 2^n fields from a few hundred characters. */
+const fanOut = (n: number) =>
+  Array.from({ length: n }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ');
+
 const errorMessages = (body: { errors?: { message: string }[] }) =>
   (body.errors ?? []).map((error) => error.message).join('\n');
 
@@ -43,7 +47,7 @@ describe('document limits (graphql-armor)', () => {
     ['tokens', `{ sessionGateway { ${'version '.repeat(1200)} } }`, /token limit/i],
     [
       'cost (fragments that fan out)',
-      `query { ...F9 } fragment F0 on Query { sessionGateway { version upstream } } ${Array.from({ length: 9 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ')}`,
+      `query { ...F9 } fragment F0 on Query { sessionGateway { version upstream } } ${fanOut(9)}`,
       /cost limit/i,
     ],
   ])('refuses a document over the %s limit with a 400, before running it', async (_name, query, message) => {
@@ -244,7 +248,7 @@ describe('persisted operations (PERSISTED_OPERATIONS_FILE)', () => {
 });
 
 describe('rate limit per caller (in memory)', () => {
-  it('gives each caller its budget, then a RateLimitedError with retryAfterSeconds, without calling the upstream', async () => {
+  it('gives each caller its budget, then a RateLimitedError with retryAfterSeconds and no upstream call', async () => {
     const keys = ['gw_key_one_0001', 'gw_key_two_0002'];
     const auth = {
       mode: 'api-key' as const,

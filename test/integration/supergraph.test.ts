@@ -121,7 +121,8 @@ describe('this service in a federated supergraph', () => {
   it('resolves a Conversation reference through _entities', async () => {
     const { body } = await postGraphQL(
       sessions.url,
-      'query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Conversation { id } } }',
+      'query ($representations: [_Any!]!) ' +
+        '{ _entities(representations: $representations) { ... on Conversation { id } } }',
       { representations: [{ __typename: 'Conversation', id: 'conv_x' }] },
     );
     expect(body.data).toEqual({ _entities: [{ id: 'conv_x' }] });

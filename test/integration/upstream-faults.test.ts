@@ -346,7 +346,7 @@ describe('circuit breaker', () => {
 });
 
 describe('bulkhead', () => {
-  it('queues beyond maxConcurrent, refuses beyond maxQueued without touching the network, and ends a wait at its deadline', async () => {
+  it('queues beyond maxConcurrent, refuses beyond maxQueued unconnected, and ends a wait at its deadline', async () => {
     const client = connect({ maxConcurrent: 2, maxQueued: 1, timeout: 1_000 });
     upstream.reply('hang');
     const hanging = [call(client), call(client)];
