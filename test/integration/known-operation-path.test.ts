@@ -586,20 +586,31 @@ const body = fc.oneof(
     ),
   },
 );
-const contentType = fc.constantFrom(
-  undefined,
-  'application/json',
-  'application/json; charset=utf-8',
-  'application/json;charset=UTF-8',
-  'application/json ; charset=utf-8',
-  'Application/JSON',
-  'APPLICATION/JSON; charset=utf-8',
-  'application/graphql+json',
-  'application/json, text/plain',
-  'text/plain, application/json',
-  'text/plain',
-  'application/graphql-response+json',
-  'application/x-www-form-urlencoded',
+// Mostly the JSON types the known-operation path takes, so that it answers about half the runs.
+const contentType = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json;charset=UTF-8',
+      'application/graphql+json',
+      'application/json, text/plain',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      undefined,
+      'application/json ; charset=utf-8',
+      'Application/JSON',
+      'APPLICATION/JSON; charset=utf-8',
+      'text/plain, application/json',
+      'text/plain',
+      'application/graphql-response+json',
+      'application/x-www-form-urlencoded',
+    ),
+  },
 );
 const accept = fc.constantFrom(
   undefined,
@@ -717,8 +728,8 @@ describe('any request, in any configuration', () => {
       { numRuns: RUNS },
     );
     // The runs exercised both paths, and the gateways without the path took nothing.
-    expect(taken).toBeGreaterThan(RUNS / 4);
-    expect(taken).toBeLessThan(RUNS);
+    expect(taken).toBeGreaterThan(RUNS / 5);
+    expect(taken).toBeLessThan(RUNS - RUNS / 5);
     for (const pair of pairs.values()) expect(await knownOperationCount(pair.yogaOnly)).toBe(0);
   });
 });
