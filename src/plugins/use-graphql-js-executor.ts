@@ -1,4 +1,3 @@
-import { useEngine } from '@envelop/core';
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { type ExecutionArgs, execute, getOperationAST, getVariableValues } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -10,7 +9,12 @@ import type { Plugin } from 'graphql-yoga';
  * runs them. Both request paths execute through this engine.
  */
 export function useGraphQLJsExecutor(): Plugin {
-  return useEngine({ execute: executeWithGraphQLJs }) as unknown as Plugin;
+  // Only the execute hook: envelop's useEngine would add parse and validate hooks that do nothing.
+  return {
+    onExecute({ setExecuteFn }) {
+      setExecuteFn(executeWithGraphQLJs as Parameters<typeof setExecuteFn>[0]);
+    },
+  };
 }
 
 function executeWithGraphQLJs(args: ExecutionArgs) {
