@@ -7,7 +7,7 @@ export const DEFAULT_BASE_URL = 'https://api.chatbotkit.com';
  */
 export type UpstreamConfig = { kind: 'emulator' } | { kind: 'http'; baseUrl: string; secret: string | undefined };
 
-/** How the gateway treats a slow or failing upstream (see the README's failure table). */
+/** How the gateway treats a slow or failing upstream (see the failure table in docs/errors.md). */
 export interface ResilienceConfig {
   connectTimeoutMs: number;
   /** 0: only the call's deadline bounds the wait for headers, or for the body. */

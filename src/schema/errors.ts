@@ -12,7 +12,7 @@ import { builder } from './builder.ts';
 /**
  * The one place where upstream failures become GraphQL answers: failures a client is expected
  * to handle become typed results (errors as data); infrastructure failures become GraphQL
- * errors with a stable `extensions.code` and a safe message. The README's error table mirrors it.
+ * errors with a stable `extensions.code` and a safe message. docs/errors.md's table mirrors it.
  */
 
 /** Codes of the GraphQL errors (not typed results) this service answers with. */
