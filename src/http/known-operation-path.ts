@@ -9,13 +9,13 @@ import { EncodedResponse, encodingFetchAPI } from './encoded-response.ts';
 import { recordOf } from './request-record.ts';
 
 /*
- * The known-operation path: a POST of JSON to the GraphQL path (in practice the
- * `createConversationSession` mutation this service exists for) is answered by Yoga's own
- * request parsing, params handling, envelop pipeline and result processing, called directly,
- * without the Fetch-API adapter and the URL-matching `onRequest`/`onResponse` hooks around them,
+ * The known-operation path: a POST of a JSON object to the GraphQL path (in practice the
+ * `createConversationSession` mutation this service exists for) is answered by Yoga's own params
+ * handling, envelop pipeline and result processing, called directly, without the Fetch-API
+ * adapter and the HTTP-layer hooks around them (`onRequest`, `onRequestParse`, `onResponse`),
  * where profiling (bench/README.md) put a large part of Yoga's cost per request. Because the
  * pipeline is Yoga's, every plugin of the list applies here too; src/plugins/index.ts says which
- * adapter-level hooks this path skips and why. Anything else goes to Yoga whole.
+ * HTTP-layer hooks this path skips and why. Anything else goes to Yoga whole.
  */
 
 /** What Yoga's node adapter gives each request as its server context. */
