@@ -26,7 +26,8 @@ export default defineConfig({
     hookTimeout: 20_000,
     projects: Object.entries(PROJECTS).map(([name, include]) => ({
       extends: true,
-      test: { name, include: [include] },
+      // `npm start` with NODE_ENV=production runs dist/: the process tests build it first.
+      test: { name, include: [include], ...(name === 'process' && { globalSetup: ['test/helpers/build.ts'] }) },
     })),
   },
 });

@@ -37,9 +37,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** The process's configuration, from its environment: the one place that reads `process.env`. */
-export function loadProcessConfig(): Readonly<Config> {
-  return loadConfig(process.env);
+/**
+ * The process's configuration, from its environment (the one place that reads `process.env`)
+ * and the command line's `overrides` (`--port`).
+ */
+export function loadProcessConfig(overrides: Environment = {}): Readonly<Config> {
+  return loadConfig({ ...process.env, ...overrides });
 }
 
 /** Reads the environment once, at start; nothing else in the service reads `process.env`. */

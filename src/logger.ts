@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './observability/options.ts';
 import { activeTraceIds } from './observability/tracing.ts';
@@ -16,11 +17,22 @@ const NO_TRACE = {};
 /**
  * JSON lines. Two lines of defence behind the first (the code never hands the secret or a
  * session token to the logger): key-based redaction, and value-based scrubbing of each line.
+ * Pretty lines need pino-pretty, a dev dependency: where it is not installed (the image), JSON
+ * lines and one warning saying so.
  */
-export function createLogger(
-  level: LogLevel,
-  { scrub = [], destination, format = 'json' }: LoggerOptions = {},
-): Logger {
+export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
+  const pretty = options.format === 'pretty' && isInstalled('pino-pretty');
+  const logger = createPino(level, { ...options, format: pretty ? 'pretty' : 'json' });
+  if (options.format === 'pretty' && !pretty) {
+    logger.warn(
+      'pretty logs (LOG_FORMAT=pretty, or NODE_ENV=development) need pino-pretty, a dev dependency ' +
+        'that is not installed here: writing JSON lines instead',
+    );
+  }
+  return logger;
+}
+
+function createPino(level: LogLevel, { scrub = [], destination, format = 'json' }: LoggerOptions): Logger {
   const secrets = scrub.filter((value): value is string => Boolean(value));
   return pino(
     {
@@ -52,6 +64,16 @@ export function createLogger(
     },
     destination ?? (format === 'json' ? batchedStdout() : undefined),
   );
+}
+
+/** Whether a package resolves from here, as pino resolves a transport's target. */
+function isInstalled(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // Lines reach stdout in writes of up to 8 KB, at most this long after they were logged.

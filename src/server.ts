@@ -6,22 +6,24 @@ import { type App, createApp } from './app.ts';
 import { ConversationSessionClient } from './chatbotkit/conversation-session.ts';
 import { startEmulator } from './chatbotkit/emulator.ts';
 import { DEFAULT_BASE_URL } from './chatbotkit/options.ts';
+import { parseCommandLine } from './cli.ts';
+import type { Environment } from './config/env-schema.ts';
 import { helpText } from './config/variables-table.ts';
 import { type Config, ConfigError, loadProcessConfig } from './config.ts';
-import type { UpstreamKind } from './context.ts';
+import type { ServiceInfo, UpstreamKind } from './context.ts';
 import { createLogger } from './logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
+const NAME = 'chatbotkit-session-gateway';
+
 /** Process entry: read config, connect the upstream, serve, and drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  // Before anything starts: usage and the variables, for someone about to configure the gateway.
-  if (process.argv.includes('--help')) {
-    process.stdout.write(helpText());
-    return;
-  }
-  const config = loadConfigOrExit();
+  const overrides = readCommandLine();
+  if (!overrides) return;
+  const config = loadConfigOrExit(overrides);
+  const service: ServiceInfo = { version: packageJson.version, upstream: upstreamKind(config) };
   const tracing = config.tracing ? await startTracing() : undefined;
   const logger = createLogger(config.logLevel, {
     format: config.logFormat,
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
         'so sessions come from the built-in local emulator and their tokens work nowhere else',
     );
   }
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics(service);
   const client = createUpstreamClient(config, emulator?.url, logger, metrics);
   const rateLimiter = createRateLimiter({
     points: config.limits.rateLimitPoints,
@@ -51,9 +53,9 @@ async function main(): Promise<void> {
     logger,
     rateLimiter,
     metrics,
-    service: { version: packageJson.version, upstream: upstreamKind(config) },
+    service,
   });
-  const http = serve(app, config, logger);
+  const http = serve(app, config, logger, service);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -76,12 +78,34 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-function loadConfigOrExit(): Readonly<Config> {
+/**
+ * Before anything starts: usage and the variables for `--help`, the version for `--version`, a
+ * refusal for an argument the gateway does not take; otherwise the variables the command line
+ * sets (`--port`).
+ */
+function readCommandLine(): Environment | undefined {
+  const command = parseCommandLine(process.argv.slice(2));
+  switch (command.action) {
+    case 'help':
+      process.stdout.write(helpText());
+      return undefined;
+    case 'version':
+      process.stdout.write(`${packageJson.version}\n`);
+      return undefined;
+    case 'serve':
+      return command.overrides;
+    case 'refuse':
+      console.error(`${NAME}: ${command.problem}`);
+      process.exit(1);
+  }
+}
+
+function loadConfigOrExit(overrides: Environment): Readonly<Config> {
   try {
-    return loadProcessConfig();
+    return loadProcessConfig(overrides);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`chatbotkit-session-gateway: ${error.message}\n(npm start -- --help lists every variable)`);
+    console.error(`${NAME}: ${error.message}\n(npm start -- --help lists every variable)`);
     process.exit(1);
   }
 }
@@ -117,7 +141,7 @@ function createUpstreamClient(
 }
 
 /** Listens, and knows how to drain: refuse new connections, close kept-alive ones, bound the wait. */
-function serve(app: App, config: Readonly<Config>, logger: Logger) {
+function serve(app: App, config: Readonly<Config>, logger: Logger, service: ServiceInfo) {
   let draining = false;
   const inFlight = new Set<ServerResponse>();
   const server = createServer((request, response) => {
@@ -133,10 +157,8 @@ function serve(app: App, config: Readonly<Config>, logger: Logger) {
   });
   server.listen(config.port, config.host, () => {
     const { address, port } = server.address() as AddressInfo;
-    logger.info(
-      { url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql` },
-      'gateway listening',
-    );
+    const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
+    logger.info({ url, ...service }, 'gateway listening');
   });
 
   const drain = async (timeoutMs: number, onDeadline: () => void): Promise<void> => {

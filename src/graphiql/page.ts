@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
@@ -18,8 +19,12 @@ export function lazyGraphiQLPage(options: GraphiQLOptions): () => Promise<Uint8A
   };
 }
 
+// The renderer beside this module: render-worker.ts in the sources, render-worker.js in the build
+// (tsc rewrites import specifiers, not URLs).
+const RENDERER = new URL(`./render-worker${extname(import.meta.filename)}`, import.meta.url);
+
 function render(options: GraphiQLOptions): Promise<Uint8Array<ArrayBuffer>> {
-  const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: options });
+  const worker = new Worker(RENDERER, { workerData: options });
   return new Promise((resolve, reject) => {
     worker.once('message', (html: Uint8Array<ArrayBuffer>) => resolve(html));
     worker.once('error', reject);

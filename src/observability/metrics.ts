@@ -69,8 +69,15 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** `build` is what `gateway_build_info` reports: which version of the gateway runs. */
+  constructor(build: { version: string }) {
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'gateway_build_info',
+      help: 'Always 1; its label says which version of the gateway runs.',
+      labelNames: ['version'],
+      registers: [this.registry],
+    }).set({ version: build.version }, 1);
   }
 
   requestStarted(): void {

@@ -62,7 +62,7 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
     durationSeconds: limits.rateLimitWindowSeconds,
     redisUrl: limits.redisUrl,
   });
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics({ version: 'test' });
   let app: App;
   try {
     app = createApp(

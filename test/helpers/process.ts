@@ -18,17 +18,26 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/** Another way to run the gateway than `npm start` in this checkout (the image's command, another tree). */
+export interface RunOptions {
+  /** After `node`: V8 flags and the entry point. Default `npm start`'s. */
+  program?: readonly string[];
+  /** Default the repository's root. */
+  cwd?: string;
+}
+
 /** Runs the server as `npm start -- ...args` does (same flags and entry point), with only the given environment. */
 export function runServer(
   env: Record<string, string>,
   args: readonly string[] = [],
+  { program = START_ARGS, cwd = ROOT }: RunOptions = {},
 ): {
   child: ChildProcess;
   output(): string;
   exited: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, [...START_ARGS, ...args], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...program, ...args], {
+    cwd,
     env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,8 +52,11 @@ export function runServer(
 const LISTENING_URL = /"url":"(http:\/\/[^"]+)\/graphql"|url\S*: "(http:\/\/[^"]+)\/graphql"/;
 
 /** Starts the server and waits for its "gateway listening" line; the one way tests start a gateway process. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const run = runServer(env);
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  options: RunOptions = {},
+): Promise<ServerProcess> {
+  const run = runServer(env, [], options);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${run.output()}`)), 15_000);
     const look = (): void => {
