@@ -10,7 +10,7 @@ const wanted = readFileSync(new URL('.nvmrc', import.meta.url), 'utf8').trim();
 
 if (process.versions.node.split('.')[0] !== wanted) {
   refuse(
-    `needs Node ${wanted} (.nvmrc), not ${process.version}: run \`npm rebuild node\` ` +
+    `needs Node ${wanted} (.nvmrc) but runs on Node ${process.versions.node}: run \`npm rebuild node\` ` +
       `(npm ci --ignore-scripts leaves the pinned Node uninstalled), or start it with Node ${wanted}`,
   );
 }

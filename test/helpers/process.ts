@@ -54,9 +54,9 @@ const LISTENING_URL = /"url":"(http:\/\/[^"]+)\/graphql"|url\S*: "(http:\/\/[^"]
 /** Starts the server and waits for its "gateway listening" line; the one way tests start a gateway process. */
 export async function startServerProcess(
   env: Record<string, string> = {},
-  options: RunOptions = {},
+  { args = [], ...options }: RunOptions & { args?: readonly string[] } = {},
 ): Promise<ServerProcess> {
-  const run = runServer(env, [], options);
+  const run = runServer(env, args, options);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${run.output()}`)), 15_000);
     const look = (): void => {

@@ -1,32 +1,18 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, normalize, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-// Docker is not available here, so these checks stand in for what a build would show.
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const dockerfile = DockerfileParser.parse(readFileSync(join(root, 'Dockerfile'), 'utf8'));
-const instructions = dockerfile.getInstructions();
-
-/** The instructions of each stage, in order, keyed by the stage's name. */
-function stages(): Map<string, Instruction[]> {
-  const byStage = new Map<string, Instruction[]>();
-  let current: Instruction[] = [];
-  for (const instruction of instructions) {
-    if (instruction.getKeyword() === 'FROM') {
-      const name = instruction.getArguments().at(-1)?.getValue() ?? String(byStage.size);
-      current = [];
-      byStage.set(name, current);
-    }
-    current.push(instruction);
-  }
-  return byStage;
-}
-
-const finalStage = [...stages().values()].at(-1) ?? [];
-const inFinal = (keyword: string) => finalStage.filter((instruction) => instruction.getKeyword() === keyword);
-const args = (instruction: Instruction | undefined) => instruction?.getArgumentsContent() ?? '';
+import {
+  args,
+  command,
+  copiesOf,
+  dockerfile,
+  finalStage,
+  healthcheckCommand,
+  inFinal,
+  instructions,
+  ROOT as root,
+  stages,
+} from '../helpers/dockerfile.ts';
 
 describe('Dockerfile', () => {
   it('is multi-stage on the Node major that .nvmrc pins, slim', () => {
@@ -66,11 +52,20 @@ describe('Dockerfile', () => {
     expect(args(inFinal('EXPOSE').at(-1))).toBe('4000');
   });
 
-  it('starts the server in exec form (so that it receives SIGTERM), exactly as npm start does', () => {
-    const cmd = inFinal('CMD').at(-1) as (Instruction & { getJSONStrings(): { getJSONValue(): string }[] }) | undefined;
-    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } })
-      .scripts.start;
-    expect(cmd?.getJSONStrings().map((part) => part.getJSONValue())).toEqual(start.split(' '));
+  it('checks health without starting a second Node process per probe', () => {
+    expect(healthcheckCommand()[0]).toBe('bash');
+    expect(healthcheckCommand().join(' ')).not.toMatch(/\bnode\b/);
+  });
+
+  it("starts the compiled server in exec form (so that it receives SIGTERM), with npm start's V8 flags", () => {
+    const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: { start: string; build: string };
+    };
+    // npm start: node, V8 flags, start.js; the build writes src/server.ts to <outDir>/server.js.
+    const [node, ...flags] = scripts.start.split(' ').slice(0, -1);
+    expect(scripts.build).toContain('tsconfig.build.json');
+    const outDir = /"outDir": "([^"]+)"/.exec(readFileSync(join(root, 'tsconfig.build.json'), 'utf8'))?.[1];
+    expect(command()).toEqual([node, ...flags, `${outDir}/server.js`]);
     expect(inFinal('ENTRYPOINT')).toHaveLength(0);
   });
 
@@ -82,36 +77,14 @@ describe('Dockerfile', () => {
     expect(declared).not.toMatch(/SECRET|TOKEN|PASSWORD|API_KEY/i);
   });
 
-  it('copies every file the running server loads', () => {
-    const copied = inFinal('COPY')
-      .filter((copy) => !args(copy).startsWith('--from'))
-      .flatMap((copy) =>
-        copy
-          .getArguments()
-          .slice(0, -1)
-          .map((argument) => normalize(argument.getValue())),
-      );
-    const isCopied = (file: string) => copied.some((source) => file === source || file.startsWith(`${source}/`));
-
-    // Walk the relative imports from the entry point: each must land on a copied file.
-    const needed = new Set<string>();
-    const visit = (file: string): void => {
-      if (needed.has(file)) return;
-      needed.add(file);
-      if (!file.endsWith('.ts')) return;
-      const source = readFileSync(join(root, file), 'utf8');
-      for (const [, specifier] of source.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) {
-        visit(normalize(join(dirname(file), specifier ?? '')));
-      }
-    };
-    visit('src/server.ts');
-    visit('src/graphiql/render-worker.ts');
-    expect([...needed].filter((file) => !isCopied(file))).toEqual([]);
-    expect(needed.has('package.json')).toBe(true);
-    // And no source file is left out of the image by accident.
-    const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).map((file) =>
-      relative(root, join(root, 'src', file)),
-    );
-    expect(sources.filter((file) => file.endsWith('.ts') && !isCopied(file))).toEqual([]);
+  it('builds in a stage of its own, and the runtime gets only the build, production dependencies and package.json', () => {
+    const build = [...stages().values()].find((stage) => stage.some((instruction) => args(instruction) === 'npm run build'));
+    const built = copiesOf(build ?? []).flatMap((copy) => copy.sources);
+    expect(built).toEqual(expect.arrayContaining(['src', 'tsconfig.json', 'tsconfig.build.json']));
+    expect(copiesOf(finalStage)).toEqual([
+      { from: 'deps', sources: ['/app/node_modules'], destination: './node_modules' },
+      { from: undefined, sources: ['package.json'], destination: './' },
+      { from: 'build', sources: ['/app/dist'], destination: './dist' },
+    ]);
   });
 });
