@@ -48,8 +48,12 @@ export function helpText(): string {
     `${' '.repeat(width)}${description}`,
   ]);
   return [
-    'Usage: npm start [-- --help]  (or node src/server.ts [--help])',
-    'Serves the ChatBotKit session gateway, configured by these environment variables alone:',
+    'Usage: npm start [-- --help | --version | --port N]',
+    '  --help      print this and exit',
+    '  --version   print the version and exit',
+    '  --port N    listen on port N, over PORT',
+    '',
+    'Serves the ChatBotKit session gateway, configured by these environment variables:',
     '',
     ...lines,
     '',

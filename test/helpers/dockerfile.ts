@@ -46,7 +46,9 @@ export function healthcheckCommand(): string[] {
 /** The variables the final stage's ENV instructions set. */
 export function imageEnvironment(): Record<string, string> {
   const env = inFinal('ENV') as (Instruction & { getProperties(): { getName(): string; getValue(): string }[] })[];
-  return Object.fromEntries(env.flatMap((instruction) => instruction.getProperties().map((p) => [p.getName(), p.getValue()])));
+  return Object.fromEntries(
+    env.flatMap((instruction) => instruction.getProperties().map((p) => [p.getName(), p.getValue()])),
+  );
 }
 
 /** A COPY instruction: from the build context, or from an earlier stage (`--from`). */

@@ -77,8 +77,10 @@ describe('Dockerfile', () => {
     expect(declared).not.toMatch(/SECRET|TOKEN|PASSWORD|API_KEY/i);
   });
 
-  it('builds in a stage of its own, and the runtime gets only the build, production dependencies and package.json', () => {
-    const build = [...stages().values()].find((stage) => stage.some((instruction) => args(instruction) === 'npm run build'));
+  it('builds in a stage of its own; the runtime gets only the build, production dependencies, package.json', () => {
+    const build = [...stages().values()].find((stage) =>
+      stage.some((instruction) => args(instruction) === 'npm run build'),
+    );
     const built = copiesOf(build ?? []).flatMap((copy) => copy.sources);
     expect(built).toEqual(expect.arrayContaining(['src', 'tsconfig.json', 'tsconfig.build.json']));
     expect(copiesOf(finalStage)).toEqual([

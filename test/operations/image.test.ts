@@ -22,7 +22,12 @@ const STEPS: [RegExp, (cwd: string, match: RegExpExecArray) => void][] = [
   // This checkout's own install of the same lock file stands in for the build stage's.
   [/^npm ci --ignore-scripts$/, (cwd) => symlinkSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'))],
   [/^npm run build$/, (cwd) => npm(['run', 'build', '--silent'], cwd)],
-  [/^rm -rf ((?:\S+ ?)+)$/, (cwd, [, paths]) => paths?.split(' ').forEach((path) => rmSync(join(cwd, path), rmAll))],
+  [
+    /^rm -rf ((?:\S+ ?)+)$/,
+    (cwd, [, paths = '']) => {
+      for (const path of paths.split(' ')) rmSync(join(cwd, path), rmAll);
+    },
+  ],
   // It empties the image's npm cache; here it would empty this machine's.
   [/^npm cache clean --force$/, () => undefined],
 ];
@@ -61,7 +66,10 @@ function buildImage(into: string): string {
 function perform(step: string, cwd: string): void {
   for (const [pattern, run] of STEPS) {
     const match = pattern.exec(step);
-    if (match) return run(cwd, match);
+    if (match) {
+      run(cwd, match);
+      return;
+    }
   }
   throw new Error(`the image test does not know how to run "${step}" from the Dockerfile: teach it (STEPS)`);
 }
@@ -76,7 +84,8 @@ function readmeDocker() {
   for (let index = 2; index < words.length - 1; index++) {
     const [flag, value = ''] = [words[index], words[++index]];
     if (flag === '-p') ports.push(value);
-    else if (flag === '-e') env[value.split('=')[0] ?? ''] = value.includes('=') ? value.slice(value.indexOf('=') + 1) : undefined;
+    else if (flag === '-e')
+      env[value.split('=')[0] ?? ''] = value.includes('=') ? value.slice(value.indexOf('=') + 1) : undefined;
     else throw new Error(`the README's docker run has ${flag}, which this test does not read`);
   }
   return { tag, image: words.at(-1), ports, env };
@@ -128,7 +137,7 @@ describe('the image, rebuilt without Docker from the Dockerfile', () => {
       { 'x-api-key': API_KEY },
     );
 
-  it("holds the build, production dependencies and package.json: no sources, no dev dependency", () => {
+  it('holds the build, production dependencies and package.json: no sources, no dev dependency', () => {
     expect(node).toBe('node');
     expect(readFileSync(join(workdir, 'package.json'), 'utf8')).toBe(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(() => readFileSync(join(workdir, 'dist/server.js'))).not.toThrow();

@@ -26,6 +26,13 @@ const PAGES = [
 /** Pages that other branches add; a link to one may point nowhere until they are merged. */
 const ADDED_BY_OTHER_BRANCHES = new Set(['docs/environment.md']);
 
+/** The README's `docker run`, one line as the README shows it. */
+const DOCKER_RUN = [
+  'docker run -p 4000:4000',
+  '-e CHATBOTKIT_SECRET -e AUTH_MODE=api-key -e GATEWAY_API_KEY_HASHES',
+  'chatbotkit-session-gateway',
+].join(' ');
+
 /**
  * The commands a page may show, each with the file that runs it (a test, or CI's script) and
  * the text in that file that does so; `script` is what that text runs of the npm script.
@@ -39,14 +46,12 @@ const RUN_BY: Record<string, { file: string; runs: string; script?: string }> = 
   'npm start': { file: 'test/helpers/process.ts', runs: 'packageJson.scripts.start' },
   // `npm start` (above) with the argument that this test passes on.
   'npm start -- --help': { file: 'test/process/config.test.ts', runs: "runServer({ PORT: 'eighty' }, ['--help'])" },
+  'npm start -- --version': { file: 'test/process/cli.test.ts', runs: "runServer({ PORT: 'eighty' }, ['--version'])" },
   'npm run build': { file: 'test/helpers/build.ts', runs: "['run', 'build'", script: 'tsconfig.build.json' },
   // Docker is not available: the image test does what the Dockerfile says, then runs its CMD
   // with the variables it reads from the README's `docker run`.
   'docker build -t chatbotkit-session-gateway .': { file: 'test/operations/image.test.ts', runs: 'buildImage(folder)' },
-  'docker run -p 4000:4000 -e CHATBOTKIT_SECRET -e AUTH_MODE=api-key -e GATEWAY_API_KEY_HASHES chatbotkit-session-gateway': {
-    file: 'test/operations/image.test.ts',
-    runs: 'dockerRun(readme, upstream, extra)',
-  },
+  [DOCKER_RUN]: { file: 'test/operations/image.test.ts', runs: 'dockerRun(readme, upstream, extra)' },
   'npm run schema:print': {
     file: 'test/unit/schema-drift.test.ts',
     runs: "from '../../scripts/print-schema.ts'",

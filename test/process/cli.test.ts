@@ -39,16 +39,17 @@ describe('npm start -- <arguments>', () => {
     );
   });
 
-  it.each([['--prot', '4000'], ['4000'], ['--port']])('refuses %s with one line naming it, and exit code 1', async (
-    ...args
-  ) => {
-    const server = runServer({}, args);
-    expect(await server.exited).toBe(1);
-    const lines = server.output().trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`'${args[0]}`);
-    expect(lines[0]).toContain('the gateway takes --help, --version and --port N');
-  });
+  it.each([['--prot', '4000'], ['4000'], ['--port']])(
+    'refuses %s with one line naming it, and exit code 1',
+    async (...args) => {
+      const server = runServer({}, args);
+      expect(await server.exited).toBe(1);
+      const lines = server.output().trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`'${args[0]}`);
+      expect(lines[0]).toContain('the gateway takes --help, --version and --port N');
+    },
+  );
 });
 
 describe('the version, where operators look for it', () => {

@@ -55,11 +55,17 @@ describe('npm start on another Node than the pinned one', () => {
       ? await run('npm', ['start', '--silent'], { cwd: tree, env: { PATH: machinePath } })
       : await run(
           process.execPath,
-          ['--import', 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.0.0"})', 'start.js'],
+          [
+            '--import',
+            'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.0.0"})',
+            'start.js',
+          ],
           { cwd: tree, env: { PATH: machinePath } },
         );
     expect(code).toBe(1);
-    expect(output).toMatch(/^chatbotkit-session-gateway: needs Node 24 \(\.nvmrc\) but runs on Node \d+\.\d+\.\d+: run `npm rebuild node`/);
+    expect(output).toMatch(
+      /^chatbotkit-session-gateway: needs Node 24 \(\.nvmrc\) but runs on Node \d+\.\d+\.\d+: run `npm rebuild node`/,
+    );
     expect(output.trimEnd().split('\n')).toHaveLength(1);
   });
 });
