@@ -32,7 +32,7 @@ describe('npm start and its configuration', () => {
     const server = runServer({ PORT: 'eighty' }, ['--help']);
     expect(await server.exited).toBe(0);
     const output = server.output();
-    expect(output).toMatch(/^Usage: npm start/);
+    expect(output).toMatch(/^Usage: npm start \[-- --help \| --version \| --port N\]$/m);
     expect(output).toMatch(/^AUTH_MODE +one of: jwt, api-key, passthrough, none; default none with the emulator/m);
     expect(output).toMatch(/^MAX_BODY_BYTES +whole number: 1024 to 10485760; default 65536$/m);
     expect(output).not.toContain('gateway listening');
