@@ -1,7 +1,7 @@
 import type { AuthConfig } from './auth/options.ts';
 import type { ChatBotKitOptions } from './chatbotkit/options.ts';
 import { type Environment, parseEnvironment } from './config/env-schema.ts';
-import { chooseAuth, chooseUpstream, type Findings, upstreamTimeouts } from './config/policy.ts';
+import { chooseAuth, chooseUpstream, type Findings, nodeEnv, upstreamTimeouts } from './config/policy.ts';
 import { VARIABLES, type Variables } from './config/variables.ts';
 import type { LimitsConfig } from './limits/options.ts';
 import type { ObservabilityOptions } from './observability/options.ts';
@@ -46,7 +46,8 @@ export function loadProcessConfig(): Readonly<Config> {
 export function loadConfig(env: Environment): Readonly<Config> {
   const { values, problems, reported } = parseEnvironment(VARIABLES, env);
   const found: Findings = { problems, warnings: [], reported };
-  const production = values.NODE_ENV === 'production';
+  const mode = nodeEnv(values.NODE_ENV, found);
+  const production = mode === 'production';
   const upstream = chooseUpstream(values, production, found);
   const { timeoutMs, connectTimeoutMs } = upstreamTimeouts(values, found);
   const config: Config = {
@@ -69,7 +70,7 @@ export function loadConfig(env: Environment): Readonly<Config> {
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     logLevel: values.LOG_LEVEL,
-    logFormat: values.LOG_FORMAT ?? (values.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    logFormat: values.LOG_FORMAT ?? (mode === 'development' ? 'pretty' : 'json'),
     tracing: wantsTracing(values),
     production,
     corsOrigins: values.CORS_ORIGINS,

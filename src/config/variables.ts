@@ -4,7 +4,9 @@ import { DEFAULT_BASE_URL } from '../chatbotkit/options.ts';
 import { readPersistedOperations } from '../limits/options.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../observability/options.ts';
 import { withDefault, withoutDefault } from './env-schema.ts';
+import { NODE_ENVS } from './policy.ts';
 import {
+  apiBaseUrl,
   boolean,
   file,
   headerValue,
@@ -28,10 +30,10 @@ import {
  */
 
 export const VARIABLES = v.object({
-  NODE_ENV: withoutDefault(v.pipe(text(), v.metadata({ allowed: 'production, development, …' })), {
+  NODE_ENV: withoutDefault(v.pipe(text(), v.metadata({ allowed: `${NODE_ENVS.join(', ')}, in any case` })), {
     description:
       'production: needs CHATBOTKIT_SECRET (or AUTH_MODE=passthrough), refuses AUTH_MODE=none and JWT_SECRET, ' +
-      'turns GraphiQL and introspection off; development: pretty logs',
+      'turns GraphiQL and introspection off; development: pretty logs; any other value: not production, with a warning',
   }),
   HOST: withDefault(ipAddressOrLocalhost(), {
     default: '127.0.0.1',
@@ -57,9 +59,11 @@ export const VARIABLES = v.object({
     shown: 'none: the built-in emulator mints sessions',
     description: 'ChatBotKit API secret; when set, sessions come from ChatBotKit',
   }),
-  CHATBOTKIT_API_URL: withoutDefault(httpUrl(), {
+  CHATBOTKIT_API_URL: withoutDefault(apiBaseUrl(), {
     shown: `${DEFAULT_BASE_URL} with a secret, else the emulator`,
-    description: 'Where the API lives; plain http with credentials only to loopback',
+    description:
+      'Where the API lives: its origin, or the URL its /v1 routes start at (…/v1, …/api/v1); ' +
+      'plain http with credentials only to loopback',
   }),
   CHATBOTKIT_RUNAS_USER_ID: withoutDefault(headerValue(), {
     description: 'Act as this sub-account user (sent as x-runas-user-id)',
