@@ -156,7 +156,8 @@ function chooseJwt(env: Variables, production: boolean, found: Findings): AuthCo
   }
   if (jwksUrl !== undefined && isPlainHttpToAnotherHost(jwksUrl)) {
     found.problems.push(
-      `JWT_JWKS_URL=${jwksUrl} must use https (plain http only to loopback): use ${jwksUrl.replace(/^http:/, 'https:')}`,
+      `JWT_JWKS_URL=${jwksUrl} must use https (plain http only to loopback): ` +
+        `use ${jwksUrl.replace(/^http:/, 'https:')}`,
     );
   }
   if (secretSet && production) {

@@ -182,9 +182,14 @@ describe('createConversationSession when the upstream answers otherwise', () => 
   ] as const)('answers %s with GATEWAY_MISCONFIGURED and logs why as an error', async (name, reply, reason) => {
     upstream.reply(reply);
     const requestId = `misrouted-${name.length}`;
-    const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'conv1' } }, {
-      'x-request-id': requestId,
-    });
+    const { body } = await postGraphQL(
+      gateway.url,
+      CREATE_SESSION,
+      { input: { conversationId: 'conv1' } },
+      {
+        'x-request-id': requestId,
+      },
+    );
     expect(body.data).toBeNull();
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'GATEWAY_MISCONFIGURED' });
     expect(JSON.stringify(body)).not.toMatch(/404|CHATBOTKIT_API_URL|ROUTE_NOT_FOUND|html/i);

@@ -29,7 +29,7 @@ describe('npm start and its configuration', () => {
     expect(server.output()).toContain('refusing to serve sessions from the local emulator');
   });
 
-  it('refuses a base URL with a path it cannot use in one line with the value and the fix, exit 1, no stack', async () => {
+  it('refuses a base URL with an unusable path: one line with the value and the fix, exit 1, no stack', async () => {
     const server = runServer({ AUTH_MODE: 'none', CHATBOTKIT_API_URL: 'http://127.0.0.1:9/api' });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain(
