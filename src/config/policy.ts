@@ -116,8 +116,9 @@ export function chooseAuth(env: Variables, upstream: UpstreamConfig, production:
           `AUTH_MODE=none with NODE_ENV=${env.NODE_ENV}: refusing to let anyone mint sessions in production; ` +
             'set AUTH_MODE to jwt, api-key or passthrough',
         );
-      } else if (upstream.kind === 'http')
+      } else if (upstream.kind === 'http') {
         found.warnings.push('AUTH_MODE=none: anyone who can reach the gateway can mint sessions');
+      }
       return { mode };
     case 'passthrough':
       if (upstream.kind === 'http' && upstream.secret !== undefined) {

@@ -5,17 +5,15 @@ import { readPersistedOperations } from '../limits/options.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../observability/options.ts';
 import { withDefault, withoutDefault } from './env-schema.ts';
 import { NODE_ENVS } from './policy.ts';
+import { apiBaseUrl, httpUrl, redisUrl } from './url-values.ts';
 import {
-  apiBaseUrl,
   boolean,
   file,
   headerValue,
-  httpUrl,
   ipAddressOrLocalhost,
   list,
   oneOf,
   origins,
-  redisUrl,
   secret,
   sha256Digests,
   text,
