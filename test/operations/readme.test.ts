@@ -64,6 +64,7 @@ const SHOWN: [page: string, marker: string][] = [
   ['README.md', 'examples/production.env'],
   ['docs/clients.md', 'examples/create-session.graphql'],
   ['docs/clients.md', 'examples/graphql-request.ts'],
+  ['docs/clients.md', 'examples/apollo-client.ts'],
   ['docs/federation.md', 'examples/supergraph/forward-headers.ts'],
 ];
 
