@@ -65,7 +65,8 @@ const SHOWN: [page: string, marker: string][] = [
   ['docs/clients.md', 'examples/create-session.graphql'],
   ['docs/clients.md', 'examples/graphql-request.ts'],
   ['docs/clients.md', 'examples/apollo-client.ts'],
-  ['docs/federation.md', 'examples/supergraph/forward-headers.ts'],
+  ['docs/federation.md', 'examples/supergraph/gateway.config.ts'],
+  ['docs/federation.md', 'examples/supergraph/router.yaml'],
 ];
 
 interface Block {
