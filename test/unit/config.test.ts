@@ -58,6 +58,7 @@ describe('configuration', () => {
         rateLimitWindowSeconds: 60,
         redisUrl: undefined,
       },
+      proxies: { trusted: [], header: 'x-forwarded-for' },
       warnings: [],
     });
   });
