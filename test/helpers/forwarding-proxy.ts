@@ -41,7 +41,7 @@ const server = createServer((incoming, outgoing) => {
   incoming.pipe(upstream);
 });
 
-server.listen(0, process.env['LISTEN_HOST'] ?? '127.0.0.1', () => {
+server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   if (address && typeof address === 'object') process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
 });

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import type { GraphQLResponse } from './gateway.ts';
@@ -14,8 +13,6 @@ export interface ForwardingProxyOptions {
   localAddress: string;
   /** The header the proxy appends the client's address to. Default `x-forwarded-for`. */
   header?: 'x-forwarded-for' | 'forwarded';
-  /** Where the proxy listens. Default `127.0.0.1`; `::1` for IPv6 clients. */
-  host?: string;
 }
 
 export interface ForwardingProxy {
@@ -26,13 +23,11 @@ export interface ForwardingProxy {
 
 /** Starts test/helpers/forwarding-proxy.ts, a reverse proxy in its own process, and waits until it listens. */
 export async function startForwardingProxy(options: ForwardingProxyOptions): Promise<ForwardingProxy> {
-  const host = options.host ?? '127.0.0.1';
   const child = spawn(process.execPath, [PROXY_SCRIPT], {
     env: {
       TARGET: options.target,
       LOCAL_ADDRESS: options.localAddress,
       HEADER: options.header ?? 'x-forwarded-for',
-      LISTEN_HOST: host,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -43,7 +38,7 @@ export async function startForwardingProxy(options: ForwardingProxyOptions): Pro
   ])) as [Buffer];
   const { port } = JSON.parse(String(chunk)) as { port: number };
   return {
-    url: `http://${isIPv6(host) ? `[${host}]` : host}:${port}`,
+    url: `http://127.0.0.1:${port}`,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
@@ -51,7 +46,7 @@ export async function startForwardingProxy(options: ForwardingProxyOptions): Pro
   };
 }
 
-/** A GraphQL client whose connections come from one local address (on Linux, any of 127.0.0.0/8 or ::1). */
+/** A GraphQL client whose connections come from one local address (on Linux, any of 127.0.0.0/8). */
 export interface AddressedClient {
   post(
     url: string,

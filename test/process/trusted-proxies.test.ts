@@ -25,41 +25,14 @@ async function accessLine(server: ServerProcess, requestId: string): Promise<Rec
   }
 }
 
-/** Mints a session as `client` and returns the result's type and who the access line says asked. */
-async function mint(server: ServerProcess, client: AddressedClient, url: string, headers: Record<string, string> = {}) {
-  const requestId = randomUUID();
-  const { body } = await client.post(
-    `${url}/graphql`,
-    CREATE_SESSION,
-    { input: { conversationId: 'conv_1' } },
-    {
-      ...headers,
-      'x-request-id': requestId,
-    },
-  );
-  const line = await accessLine(server, requestId);
-  return {
-    result: body.data?.['createConversationSession'].__typename,
-    address: line['clientAddress'],
-    caller: line['caller'],
-  };
-}
-
-const seen = (result: string, address: string) => ({ result, address, caller: `ip:${address}` });
-
-describe('behind a proxy that appends X-Forwarded-For', () => {
+/** A gateway process with a proxy in front, started for one `describe`, and clients on addresses of their own. */
+function behindProxy(header: 'x-forwarded-for' | 'forwarded', env: Record<string, string>) {
   let gateway: ServerProcess;
   let proxy: ForwardingProxy;
   const clients: AddressedClient[] = [];
-  const from = (address: string) => {
-    const client = clientFrom(address);
-    clients.push(client);
-    return client;
-  };
-
   beforeAll(async () => {
-    gateway = await startServerProcess({ TRUSTED_PROXIES: PROXY_ADDRESS, RATE_LIMIT_POINTS: '2' });
-    proxy = await startForwardingProxy({ target: gateway.url, localAddress: PROXY_ADDRESS });
+    gateway = await startServerProcess({ TRUSTED_PROXIES: PROXY_ADDRESS, ...env });
+    proxy = await startForwardingProxy({ target: gateway.url, localAddress: PROXY_ADDRESS, header });
   });
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
@@ -67,80 +40,66 @@ describe('behind a proxy that appends X-Forwarded-For', () => {
     await gateway?.stop();
   });
 
+  /** Mints a session from `address`, through the proxy unless `direct`: the result and whom the access line names. */
+  return async (address: string, headers: Record<string, string> = {}, direct = false) => {
+    const client = clientFrom(address);
+    clients.push(client);
+    const requestId = randomUUID();
+    const url = `${direct ? gateway.url : proxy.url}/graphql`;
+    const input = { input: { conversationId: 'conv_1' } };
+    const { body } = await client.post(url, CREATE_SESSION, input, { ...headers, 'x-request-id': requestId });
+    const line = await accessLine(gateway, requestId);
+    const result = body.data?.['createConversationSession'].__typename;
+    return { result, address: line['clientAddress'], caller: line['caller'] };
+  };
+}
+
+const seen = (result: string, address: string) => ({ result, address, caller: `ip:${address}` });
+
+describe('behind a proxy that appends X-Forwarded-For', () => {
+  const mint = behindProxy('x-forwarded-for', { RATE_LIMIT_POINTS: '2' });
+
   it('gives each client its own rate-limit budget and its own address in the access log', async () => {
-    const [first, second] = [from('127.0.0.2'), from('127.0.0.3')];
-    expect(await mint(gateway, first, proxy.url)).toEqual(seen('ConversationSession', '127.0.0.2'));
-    expect(await mint(gateway, first, proxy.url)).toEqual(seen('ConversationSession', '127.0.0.2'));
-    expect(await mint(gateway, first, proxy.url)).toEqual(seen('RateLimitedError', '127.0.0.2'));
-    expect(await mint(gateway, second, proxy.url)).toEqual(seen('ConversationSession', '127.0.0.3'));
+    expect(await mint('127.0.0.2')).toEqual(seen('ConversationSession', '127.0.0.2'));
+    expect(await mint('127.0.0.2')).toEqual(seen('ConversationSession', '127.0.0.2'));
+    expect(await mint('127.0.0.2')).toEqual(seen('RateLimitedError', '127.0.0.2'));
+    expect(await mint('127.0.0.3')).toEqual(seen('ConversationSession', '127.0.0.3'));
   });
 
   it('knows a client that sends its own X-Forwarded-For by its real address, whatever it claims', async () => {
-    const liar = from('127.0.0.4');
     for (const claim of ['203.0.113.1', '203.0.113.2']) {
-      expect(await mint(gateway, liar, proxy.url, { 'x-forwarded-for': claim })).toEqual(
-        seen('ConversationSession', '127.0.0.4'),
-      );
+      expect(await mint('127.0.0.4', { 'x-forwarded-for': claim })).toEqual(seen('ConversationSession', '127.0.0.4'));
     }
-    expect(await mint(gateway, liar, proxy.url, { 'x-forwarded-for': '203.0.113.3' })).toEqual(
+    expect(await mint('127.0.0.4', { 'x-forwarded-for': '203.0.113.3' })).toEqual(
       seen('RateLimitedError', '127.0.0.4'),
     );
   });
 
   it('ignores X-Forwarded-For from a client that reaches the gateway directly', async () => {
-    const direct = from('127.0.0.5');
     // It even claims to be the proxy, or someone behind it.
     for (const claim of [PROXY_ADDRESS, `203.0.113.5, ${PROXY_ADDRESS}`]) {
-      expect(await mint(gateway, direct, gateway.url, { 'x-forwarded-for': claim })).toEqual(
+      expect(await mint('127.0.0.5', { 'x-forwarded-for': claim }, true)).toEqual(
         seen('ConversationSession', '127.0.0.5'),
       );
     }
-    expect(await mint(gateway, direct, gateway.url, { 'x-forwarded-for': '203.0.113.6' })).toEqual(
+    expect(await mint('127.0.0.5', { 'x-forwarded-for': '203.0.113.6' }, true)).toEqual(
       seen('RateLimitedError', '127.0.0.5'),
     );
   });
 });
 
-describe('behind proxies that append Forwarded (TRUSTED_PROXY_HEADER=forwarded)', () => {
-  let gateway: ServerProcess;
-  let ipv4Proxy: ForwardingProxy;
-  let ipv6Proxy: ForwardingProxy;
-  const clients: AddressedClient[] = [];
-  const from = (address: string) => {
-    const client = clientFrom(address);
-    clients.push(client);
-    return client;
-  };
+describe('behind a proxy that appends Forwarded (TRUSTED_PROXY_HEADER=forwarded)', () => {
+  const mint = behindProxy('forwarded', { TRUSTED_PROXY_HEADER: 'forwarded', RATE_LIMIT_POINTS: '1' });
 
-  beforeAll(async () => {
-    gateway = await startServerProcess({
-      TRUSTED_PROXIES: PROXY_ADDRESS,
-      TRUSTED_PROXY_HEADER: 'forwarded',
-      RATE_LIMIT_POINTS: '1',
-    });
-    const proxy = { target: gateway.url, localAddress: PROXY_ADDRESS, header: 'forwarded' } as const;
-    [ipv4Proxy, ipv6Proxy] = await Promise.all([
-      startForwardingProxy(proxy),
-      startForwardingProxy({ ...proxy, host: '::1' }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.close()));
-    await Promise.all([ipv4Proxy?.stop(), ipv6Proxy?.stop()]);
-    await gateway?.stop();
+  it('gives each client its own rate-limit budget and its own address in the access log', async () => {
+    expect(await mint('127.0.0.2')).toEqual(seen('ConversationSession', '127.0.0.2'));
+    expect(await mint('127.0.0.2')).toEqual(seen('RateLimitedError', '127.0.0.2'));
+    expect(await mint('127.0.0.3')).toEqual(seen('ConversationSession', '127.0.0.3'));
   });
 
-  it('tells an IPv4 and an IPv6 client apart, by budget and in the access log', async () => {
-    const [ipv4, ipv6] = [from('127.0.0.2'), from('::1')];
-    expect(await mint(gateway, ipv4, ipv4Proxy.url)).toEqual(seen('ConversationSession', '127.0.0.2'));
-    expect(await mint(gateway, ipv4, ipv4Proxy.url)).toEqual(seen('RateLimitedError', '127.0.0.2'));
-    expect(await mint(gateway, ipv6, ipv6Proxy.url)).toEqual(seen('ConversationSession', '::1'));
-  });
-
-  it('ignores the X-Forwarded-For a client sends through them', async () => {
-    const liar = from('127.0.0.3');
-    expect(await mint(gateway, liar, ipv4Proxy.url, { 'x-forwarded-for': '203.0.113.7' })).toEqual(
-      seen('ConversationSession', '127.0.0.3'),
+  it('ignores the X-Forwarded-For a client sends through it', async () => {
+    expect(await mint('127.0.0.4', { 'x-forwarded-for': '203.0.113.7' })).toEqual(
+      seen('ConversationSession', '127.0.0.4'),
     );
   });
 });
