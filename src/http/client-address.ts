@@ -13,12 +13,12 @@ import { type ForwardingHeader, type ProxyOptions, proxyAddrEntries } from './op
  * stops the walk at the last address known; a header that cannot be parsed leaves the peer.
  */
 
-type Request = Pick<IncomingMessage, 'headers'> & { socket: { remoteAddress?: string | undefined } };
+type ForwardedRequest = Pick<IncomingMessage, 'headers'> & { socket: { remoteAddress?: string | undefined } };
 
 /** Computes a request's client address; once per request, by the edge. */
-export type ClientAddress = (request: Request) => string;
+export type ClientAddress = (request: ForwardedRequest) => string;
 
-const peerOf = (request: Request): string => request.socket.remoteAddress ?? 'unknown';
+const peerOf = (request: ForwardedRequest): string => request.socket.remoteAddress ?? 'unknown';
 
 export function createClientAddress(options: ProxyOptions): ClientAddress {
   // No proxy trusted (the default): no header is read, no address parsed.

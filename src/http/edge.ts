@@ -25,7 +25,7 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * The one node-level handler every request passes: it gives the request its id (returned in
- * `x-request-id`), refuses a bad Host and bodies over the limit before anything reads them,
+ * `x-request-id`) and its client address, refuses a bad Host and bodies over the limit before anything reads them,
  * counts it in flight, runs it inside a SERVER span in the caller's trace, and when it ends
  * reports it once: metrics, the span's outcome and the access log line, from its record.
  */
