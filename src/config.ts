@@ -3,6 +3,7 @@ import type { ChatBotKitOptions } from './chatbotkit/options.ts';
 import { type Environment, parseEnvironment } from './config/env-schema.ts';
 import { chooseAuth, chooseUpstream, type Findings, nodeEnv, upstreamTimeouts } from './config/policy.ts';
 import { VARIABLES, type Variables } from './config/variables.ts';
+import type { ProxyOptions } from './http/options.ts';
 import type { LimitsConfig } from './limits/options.ts';
 import type { ObservabilityOptions } from './observability/options.ts';
 
@@ -23,6 +24,8 @@ export interface Config extends ChatBotKitOptions, ObservabilityOptions {
   /** Conversation id prefixes anyone may open; empty means no such restriction. */
   conversationIdPrefixes: readonly string[];
   limits: LimitsConfig;
+  /** Proxies trusted to name the client (TRUSTED_PROXIES); none by default. */
+  proxies: ProxyOptions;
   /** Problems that do not stop the gateway but that operators must see at start. */
   warnings: readonly string[];
 }
@@ -85,6 +88,7 @@ export function loadConfig(env: Environment): Readonly<Config> {
       rateLimitWindowSeconds: values.RATE_LIMIT_WINDOW_SECONDS,
       redisUrl: values.REDIS_URL,
     },
+    proxies: { trusted: values.TRUSTED_PROXIES, header: values.TRUSTED_PROXY_HEADER },
     warnings: found.warnings,
   };
   if (found.problems.length > 0) throw new ConfigError(found.problems);

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { AUTH_MODES } from '../auth/options.ts';
 import { DEFAULT_BASE_URL } from '../chatbotkit/options.ts';
+import { FORWARDING_HEADERS, isTrustedProxyEntry } from '../http/options.ts';
 import { readPersistedOperations } from '../limits/options.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../observability/options.ts';
 import { withDefault, withoutDefault } from './env-schema.ts';
@@ -169,6 +170,26 @@ export const VARIABLES = v.object({
   RATE_LIMIT_WINDOW_SECONDS: withDefault(wholeNumber(1, 86_400), {
     default: '60',
     description: 'The rate-limit window',
+  }),
+  TRUSTED_PROXIES: withDefault(
+    list({
+      kind: 'IPs or CIDR ranges',
+      check: isTrustedProxyEntry,
+      problem: (entry) =>
+        `must list your proxies' IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8), loopback or private ` +
+        `(got "${entry}")`,
+    }),
+    {
+      default: '',
+      shown: 'none (the socket peer is the client)',
+      description:
+        'Proxies whose forwarding header names the client, for rate limits and logs; loopback: 127.0.0.0/8, ::1; ' +
+        'private: 10/8, 172.16/12, 192.168/16, fc00::/7',
+    },
+  ),
+  TRUSTED_PROXY_HEADER: withDefault(oneOf(FORWARDING_HEADERS), {
+    default: 'x-forwarded-for',
+    description: 'The header your trusted proxies write; the other is ignored, as a client could have sent it',
   }),
   REDIS_URL: withoutDefault(redisUrl(), {
     shown: 'none (in memory)',

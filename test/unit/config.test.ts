@@ -58,6 +58,7 @@ describe('configuration', () => {
         rateLimitWindowSeconds: 60,
         redisUrl: undefined,
       },
+      proxies: { trusted: [], header: 'x-forwarded-for' },
       warnings: [],
     });
   });
@@ -147,6 +148,8 @@ describe('configuration', () => {
     ],
     [{ GRAPHIQL: 'maybe' }, /^GRAPHIQL must be true or false/],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must start with redis:\/\//],
+    [{ TRUSTED_PROXIES: 'nginx' }, /^TRUSTED_PROXIES must list your proxies' IP addresses or CIDR ranges .*"nginx"/],
+    [{ TRUSTED_PROXY_HEADER: 'x-real-ip' }, /^TRUSTED_PROXY_HEADER must be one of x-forwarded-for, forwarded/],
     [
       { PERSISTED_OPERATIONS_FILE: '/nonexistent/ops.json' },
       /^PERSISTED_OPERATIONS_FILE must be a readable JSON object/,
