@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { createAuthenticator, type HeaderReader } from './auth/authenticate.ts';
@@ -6,6 +5,7 @@ import type { ConversationSessionClient } from './chatbotkit/conversation-sessio
 import type { Config } from './config.ts';
 import { createContext, type GraphQLContext, type ServiceInfo } from './context.ts';
 import { lazyGraphiQLPage } from './graphiql/page.ts';
+import { createClientAddress } from './http/client-address.ts';
 import { createEdge, type NodeHandler } from './http/edge.ts';
 import { createKnownOperationPath, type NodeServerContext } from './http/known-operation-path.ts';
 import { type RequestRecord, recordOf } from './http/request-record.ts';
@@ -15,7 +15,7 @@ import type { RateLimiter } from './rate-limit.ts';
 import { buildSubgraphSchema } from './schema/index.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
-export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits'>;
+export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
 
 export interface AppDependencies {
   client: ConversationSessionClient;
@@ -87,7 +87,7 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
       error: (...args) => logger.error({ err: args[0] }, 'unexpected error'),
     },
     plugins: prepared.plugins,
-    context: ({ request, req }) => contextFor(request.headers, req, recordOf(req)),
+    context: ({ request, req }) => contextFor(request.headers, recordOf(req)),
   });
   prepared.check();
 
@@ -102,15 +102,21 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
           sendsToYoga: requestsForYoga(plugins),
           logger,
         });
-  const handle = createEdge({ logger, metrics, maxBodyBytes: config.limits.maxBodyBytes, route });
+  const handle = createEdge({
+    logger,
+    metrics,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    route,
+    clientAddress: createClientAddress(config.proxies),
+  });
   return { yoga, handle };
 }
 
 /** Each request's context: its caller, and what it records for the edge's report. */
 function createContextFactory(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
   const authenticate = createAuthenticator(config.auth);
-  return async (headers: HeaderReader, req: IncomingMessage | undefined, record: RequestRecord) => {
-    const authentication = await authenticate(headers, req?.socket.remoteAddress ?? 'unknown');
+  return async (headers: HeaderReader, record: RequestRecord) => {
+    const authentication = await authenticate(headers, record.clientAddress);
     record.callerId = authentication.caller?.id;
     if (!authentication.caller) record.authFailure = authentication.reason;
     return createContext({

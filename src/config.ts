@@ -1,8 +1,9 @@
 import type { AuthConfig } from './auth/options.ts';
 import type { ChatBotKitOptions } from './chatbotkit/options.ts';
 import { type Environment, parseEnvironment } from './config/env-schema.ts';
-import { chooseAuth, chooseUpstream, type Findings, upstreamTimeouts } from './config/policy.ts';
+import { chooseAuth, chooseUpstream, type Findings, nodeEnv, upstreamTimeouts } from './config/policy.ts';
 import { VARIABLES, type Variables } from './config/variables.ts';
+import type { ProxyOptions } from './http/options.ts';
 import type { LimitsConfig } from './limits/options.ts';
 import type { ObservabilityOptions } from './observability/options.ts';
 
@@ -23,6 +24,8 @@ export interface Config extends ChatBotKitOptions, ObservabilityOptions {
   /** Conversation id prefixes anyone may open; empty means no such restriction. */
   conversationIdPrefixes: readonly string[];
   limits: LimitsConfig;
+  /** Proxies trusted to name the client (TRUSTED_PROXIES); none by default. */
+  proxies: ProxyOptions;
   /** Problems that do not stop the gateway but that operators must see at start. */
   warnings: readonly string[];
 }
@@ -49,7 +52,8 @@ export function loadProcessConfig(overrides: Environment = {}): Readonly<Config>
 export function loadConfig(env: Environment): Readonly<Config> {
   const { values, problems, reported } = parseEnvironment(VARIABLES, env);
   const found: Findings = { problems, warnings: [], reported };
-  const production = values.NODE_ENV === 'production';
+  const mode = nodeEnv(values.NODE_ENV, found);
+  const production = mode === 'production';
   const upstream = chooseUpstream(values, production, found);
   const { timeoutMs, connectTimeoutMs } = upstreamTimeouts(values, found);
   const config: Config = {
@@ -72,7 +76,7 @@ export function loadConfig(env: Environment): Readonly<Config> {
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     logLevel: values.LOG_LEVEL,
-    logFormat: values.LOG_FORMAT ?? (values.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    logFormat: values.LOG_FORMAT ?? (mode === 'development' ? 'pretty' : 'json'),
     tracing: wantsTracing(values),
     production,
     corsOrigins: values.CORS_ORIGINS,
@@ -87,6 +91,7 @@ export function loadConfig(env: Environment): Readonly<Config> {
       rateLimitWindowSeconds: values.RATE_LIMIT_WINDOW_SECONDS,
       redisUrl: values.REDIS_URL,
     },
+    proxies: { trusted: values.TRUSTED_PROXIES, header: values.TRUSTED_PROXY_HEADER },
     warnings: found.warnings,
   };
   if (found.problems.length > 0) throw new ConfigError(found.problems);

@@ -22,6 +22,8 @@ export interface GraphQLContext {
   requestId: string;
   /** Logs a warning tagged with the request's id. */
   warn(fields: Record<string, unknown>, message: string): void;
+  /** Logs an error tagged with the request's id: something its operators must fix. */
+  error(fields: Record<string, unknown>, message: string): void;
   service: ServiceInfo;
   /** Undefined when the request carries no valid credentials. */
   caller: Caller | undefined;
@@ -57,6 +59,7 @@ export function createContext(parts: ContextParts): GraphQLContext {
     // A plain function, not a child logger: envelop copies the context's properties, and most
     // requests never log from a resolver.
     warn: (fields, message) => parts.logger.warn({ requestId: parts.requestId, ...fields }, message),
+    error: (fields, message) => parts.logger.error({ requestId: parts.requestId, ...fields }, message),
     service: parts.service,
     caller,
     mayOpenConversation: (conversationId) =>

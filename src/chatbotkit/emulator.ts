@@ -55,7 +55,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 async function handle(request: IncomingMessage, response: ServerResponse, options: EmulatorOptions): Promise<void> {
   const { pathname } = new URL(request.url ?? '/', 'http://emulator');
   const match = ROUTE.exec(pathname);
-  if (!match) return answer(response, 404, error('NOT_FOUND', 'Route not found'));
+  // A route it does not serve gets a web server's plain 404, not ChatBotKit's `NOT_FOUND`, which
+  // says that a conversation is unknown: the gateway tells the two apart.
+  if (!match) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
   if (request.method !== 'POST') return answer(response, 405, error('METHOD_NOT_ALLOWED', 'Use POST'));
   if (options.secret && request.headers.authorization !== `Bearer ${options.secret}`) {
     return answer(response, 401, error('NOT_AUTHENTICATED', 'Authentication required'));

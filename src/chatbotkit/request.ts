@@ -46,10 +46,16 @@ export function buildRequest(
   };
 }
 
-/** The SDK's paths start with `/api`; the API's own host serves them without it, others keep it. */
+/**
+ * The SDK's paths start with `/api/v1`. A base URL ending in `/v1` is where those routes start, so
+ * only the rest of the path is appended (`https://host/api/v1` + `/conversation/…`). Otherwise, as
+ * in the SDK, the API's own host serves the paths without `/api` and other hosts keep it.
+ */
 export function resolveApiPath(baseUrl: URL, path: string): string {
+  const base = baseUrl.pathname.replace(/\/$/, '');
+  if (base.endsWith('/v1')) return base + path.replace(/^\/api\/v1(?=\/)/, '');
   const apiPath = baseUrl.hostname === 'api.chatbotkit.com' ? path.replace(/^\/api\//, '/') : path;
-  return baseUrl.pathname.replace(/\/$/, '') + apiPath;
+  return base + apiPath;
 }
 
 /** `{ a: 1, b: { c: 2 } }` → `?a=1&b.c=2`, as the SDK encodes queries. */

@@ -19,6 +19,27 @@ export interface Findings {
   reported: ReadonlySet<string>;
 }
 
+/** The NODE_ENV values the gateway knows; compared in any case. */
+export const NODE_ENVS = ['production', 'development', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/**
+ * NODE_ENV in any case. Any other value (`prod`, `staging`) runs as not production, with a warning:
+ * staging-like names are common and must keep starting, but a `prod` meant as production must not
+ * pass unnoticed with GraphiQL on and production's refusals off.
+ */
+export function nodeEnv(value: string | undefined, found: Findings): NodeEnv | undefined {
+  if (value === undefined) return undefined;
+  const known = NODE_ENVS.find((name) => name === value.toLowerCase());
+  if (known === undefined) {
+    found.warnings.push(
+      `NODE_ENV=${value} is not one of ${NODE_ENVS.join(', ')}: running as not production, so GraphiQL and ` +
+        'introspection are on and production’s refusals are off; set NODE_ENV=production for production',
+    );
+  }
+  return known;
+}
+
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 
@@ -33,9 +54,10 @@ export function upstreamTimeouts(env: Variables, found: Findings): { timeoutMs: 
   const timeoutMs = chosenTimeout ?? Math.max(DEFAULT_TIMEOUT_MS, 4 * (chosenConnect ?? 0));
   const connectTimeoutMs = chosenConnect ?? Math.min(DEFAULT_CONNECT_TIMEOUT_MS, Math.floor(timeoutMs / 4));
   if (connectTimeoutMs * 4 > timeoutMs) {
+    // Only two chosen values get here: an unset one is derived to fit.
     found.problems.push(
-      'UPSTREAM_CONNECT_TIMEOUT_MS must be at most a quarter of UPSTREAM_TIMEOUT_MS, or a failed connect could ' +
-        `never be retried (got ${connectTimeoutMs} and ${timeoutMs}): lower UPSTREAM_CONNECT_TIMEOUT_MS to ` +
+      `UPSTREAM_CONNECT_TIMEOUT_MS=${connectTimeoutMs} is more than a quarter of UPSTREAM_TIMEOUT_MS=${timeoutMs}, ` +
+        `so a failed connect could never be retried: lower UPSTREAM_CONNECT_TIMEOUT_MS to ` +
         `${Math.floor(timeoutMs / 4)}, raise UPSTREAM_TIMEOUT_MS to ${connectTimeoutMs * 4}, or unset either one`,
     );
   }
@@ -47,21 +69,28 @@ export function chooseUpstream(env: Variables, production: boolean, found: Findi
   const apiUrlSet = env.CHATBOTKIT_API_URL !== undefined || found.reported.has('CHATBOTKIT_API_URL');
   // In passthrough mode callers bring their own ChatBotKit tokens, so no secret is needed.
   const callerCredentials = env.AUTH_MODE === 'passthrough';
+  const needSecret = 'set CHATBOTKIT_SECRET, or AUTH_MODE=passthrough for callers who bring their own tokens';
   if (!apiUrlSet && secret === undefined && !(callerCredentials && production)) {
     if (production) {
       found.problems.push(
-        'NODE_ENV is production but CHATBOTKIT_SECRET is not set: refusing to serve sessions from the local emulator',
+        `NODE_ENV=${env.NODE_ENV} without CHATBOTKIT_SECRET: refusing to serve sessions from the local emulator; ` +
+          needSecret,
       );
     }
     return { kind: 'emulator' };
   }
   if (production && secret === undefined && !callerCredentials) {
-    found.problems.push('NODE_ENV is production but CHATBOTKIT_SECRET is not set: the ChatBotKit API needs it');
+    found.problems.push(
+      `NODE_ENV=${env.NODE_ENV} without CHATBOTKIT_SECRET: ${shown('CHATBOTKIT_API_URL', env.CHATBOTKIT_API_URL)} ` +
+        `needs one; ${needSecret}`,
+    );
   }
   const baseUrl = env.CHATBOTKIT_API_URL ?? DEFAULT_BASE_URL;
   if (isPlainHttpToAnotherHost(baseUrl) && (secret !== undefined || callerCredentials)) {
+    const credentials = secret === undefined ? 'callers’ tokens (AUTH_MODE=passthrough)' : 'CHATBOTKIT_SECRET';
     found.problems.push(
-      'CHATBOTKIT_API_URL is plain http to another host: credentials would cross the network unencrypted; use https',
+      `CHATBOTKIT_API_URL=${baseUrl} is plain http to another host: ${credentials} would cross the network ` +
+        `unencrypted; use ${baseUrl.replace(/^http:/, 'https:')}`,
     );
   }
   return { kind: 'http', baseUrl, secret };
@@ -73,18 +102,23 @@ export function chooseAuth(env: Variables, upstream: UpstreamConfig, production:
     if (upstream.kind === 'emulator' || found.reported.has('AUTH_MODE')) return { mode: 'none' };
     found.problems.push(
       upstream.secret === undefined
-        ? 'AUTH_MODE is not set: say who may call the gateway (jwt, api-key, passthrough, or none to accept anyone)'
+        ? `${shown('CHATBOTKIT_API_URL', env.CHATBOTKIT_API_URL)} is set but AUTH_MODE is not: say who may call ` +
+            'the gateway; set AUTH_MODE to jwt, api-key, passthrough, or none to accept anyone'
         : 'CHATBOTKIT_SECRET is set but AUTH_MODE is not: anyone who reaches the gateway could mint sessions ' +
-            'with the secret; set AUTH_MODE to jwt, api-key or passthrough',
+            'with the secret; set AUTH_MODE to jwt or api-key',
     );
     return { mode: 'none' };
   }
   switch (mode) {
     case 'none':
-      if (production)
-        found.problems.push('AUTH_MODE=none with NODE_ENV=production: refusing to let anyone mint sessions');
-      else if (upstream.kind === 'http')
+      if (production) {
+        found.problems.push(
+          `AUTH_MODE=none with NODE_ENV=${env.NODE_ENV}: refusing to let anyone mint sessions in production; ` +
+            'set AUTH_MODE to jwt, api-key or passthrough',
+        );
+      } else if (upstream.kind === 'http') {
         found.warnings.push('AUTH_MODE=none: anyone who can reach the gateway can mint sessions');
+      }
       return { mode };
     case 'passthrough':
       if (upstream.kind === 'http' && upstream.secret !== undefined) {
@@ -97,7 +131,8 @@ export function chooseAuth(env: Variables, upstream: UpstreamConfig, production:
     case 'api-key':
       if (env.GATEWAY_API_KEY_HASHES.length === 0 && !found.reported.has('GATEWAY_API_KEY_HASHES')) {
         found.problems.push(
-          'GATEWAY_API_KEY_HASHES is required with AUTH_MODE=api-key (comma-separated SHA-256 hex digests)',
+          'AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES: set it to the SHA-256 hex digests of the accepted ' +
+            'x-api-key values, comma-separated',
         );
       }
       return { mode, keyHashes: env.GATEWAY_API_KEY_HASHES };
@@ -110,21 +145,31 @@ function chooseJwt(env: Variables, production: boolean, found: Findings): AuthCo
   const { JWT_JWKS_URL: jwksUrl, JWT_SECRET: secret } = env;
   const jwksUrlSet = jwksUrl !== undefined || found.reported.has('JWT_JWKS_URL');
   const secretSet = secret !== undefined || found.reported.has('JWT_SECRET');
-  if (jwksUrlSet === secretSet) {
+  if (!jwksUrlSet && !secretSet) {
     found.problems.push(
-      'AUTH_MODE=jwt needs exactly one of JWT_JWKS_URL (key set URL) and JWT_SECRET (HS256, development only)',
+      'AUTH_MODE=jwt needs JWT_JWKS_URL (the issuer’s key set) or, in development, JWT_SECRET (HS256): set one',
+    );
+  } else if (jwksUrlSet && secretSet) {
+    found.problems.push(
+      `AUTH_MODE=jwt takes one of JWT_JWKS_URL and JWT_SECRET, and both are set ` +
+        `(${shown('JWT_JWKS_URL', jwksUrl)}, JWT_SECRET hidden): unset one`,
     );
   }
-  if (jwksUrl !== undefined && isPlainHttpToAnotherHost(jwksUrl)) found.problems.push('JWT_JWKS_URL must use https');
+  if (jwksUrl !== undefined && isPlainHttpToAnotherHost(jwksUrl)) {
+    found.problems.push(
+      `JWT_JWKS_URL=${jwksUrl} must use https (plain http only to loopback): ` +
+        `use ${jwksUrl.replace(/^http:/, 'https:')}`,
+    );
+  }
   if (secretSet && production) {
     found.problems.push(
-      'JWT_SECRET (a shared HS256 secret) is for development; with NODE_ENV=production use JWT_JWKS_URL',
+      `JWT_SECRET (a shared HS256 secret) is for development, and NODE_ENV=${env.NODE_ENV}: ` +
+        'unset JWT_SECRET and set JWT_JWKS_URL to the issuer’s key set',
     );
   }
-  if (env.JWT_ISSUER === undefined)
-    found.problems.push('JWT_ISSUER is required with AUTH_MODE=jwt (the expected "iss")');
+  if (env.JWT_ISSUER === undefined) found.problems.push('AUTH_MODE=jwt needs JWT_ISSUER: set it to the expected "iss"');
   if (env.JWT_AUDIENCE === undefined) {
-    found.problems.push('JWT_AUDIENCE is required with AUTH_MODE=jwt (the expected "aud")');
+    found.problems.push('AUTH_MODE=jwt needs JWT_AUDIENCE: set it to the expected "aud"');
   }
   return {
     mode: 'jwt',
@@ -137,6 +182,11 @@ function chooseJwt(env: Variables, production: boolean, found: Findings): AuthCo
     jwksCooldownSeconds: env.JWT_JWKS_COOLDOWN_SECONDS,
     conversationsClaim: env.JWT_CONVERSATIONS_CLAIM,
   };
+}
+
+/** `NAME=value`, or just `NAME` when the schema refused its value (that refusal already shows it). */
+function shown(name: string, value: string | undefined): string {
+  return value === undefined ? name : `${name}=${value}`;
 }
 
 /** The URL is valid here (the schema checked it); plain http is fine only on this machine. */

@@ -68,37 +68,14 @@ export function list(entry?: ListEntry): Value<string[]> {
   );
 }
 
-/** An absolute http(s) URL without credentials, query or fragment. */
-export function httpUrl(): Value<string> {
-  return v.pipe(
-    v.string(),
-    v.rawCheck(({ dataset, addIssue }) => {
-      if (!dataset.typed) return;
-      const problem = urlProblem(dataset.value);
-      if (problem) addIssue({ message: problem });
-    }),
-    v.metadata({ type: 'URL', allowed: 'http or https, no credentials, query or fragment' }),
-  );
-}
-
-function urlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `must be an absolute http(s) URL (got "${value}")`;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `must use http or https (got "${url.protocol}")`;
-  if (url.username || url.password || url.search || url.hash)
-    return 'must not carry credentials, a query or a fragment';
-  return undefined;
-}
-
 /** A value sent as an HTTP header must be a legal header value, or every call fails later. */
 export function headerValue(type = 'text'): Value<string> {
   return v.pipe(
     v.string(),
-    v.regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'must be printable ASCII, as it is sent as an HTTP header'),
+    v.regex(
+      /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/,
+      (issue) => `must be printable ASCII, as it is sent as an HTTP header (got ${JSON.stringify(issue.input)})`,
+    ),
     v.metadata({ type, allowed: 'printable ASCII' }),
   );
 }
@@ -152,16 +129,12 @@ export function sha256Digests(): Value<string[]> {
 export function secret(minBytes = 1): Value<string> {
   return v.pipe(
     v.string(),
-    v.check((value) => Buffer.byteLength(value) >= minBytes, `must be at least ${minBytes} bytes`),
+    // The value itself is never shown, only its length.
+    v.check(
+      (value) => Buffer.byteLength(value) >= minBytes,
+      (issue) => `must be at least ${minBytes} bytes (it has ${Buffer.byteLength(String(issue.input))})`,
+    ),
     v.metadata({ type: 'secret', ...(minBytes > 1 && { allowed: `at least ${minBytes} bytes` }) }),
-  );
-}
-
-export function redisUrl(): Value<string> {
-  return v.pipe(
-    v.string(),
-    v.regex(/^rediss?:\/\/./, 'must start with redis:// or rediss://'),
-    v.metadata({ type: 'URL', allowed: 'redis:// or rediss://' }),
   );
 }
 

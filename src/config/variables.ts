@@ -1,19 +1,20 @@
 import * as v from 'valibot';
 import { AUTH_MODES } from '../auth/options.ts';
 import { DEFAULT_BASE_URL } from '../chatbotkit/options.ts';
+import { FORWARDING_HEADERS, isTrustedProxyEntry } from '../http/options.ts';
 import { readPersistedOperations } from '../limits/options.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../observability/options.ts';
 import { withDefault, withoutDefault } from './env-schema.ts';
+import { NODE_ENVS } from './policy.ts';
+import { apiBaseUrl, httpUrl, redisUrl } from './url-values.ts';
 import {
   boolean,
   file,
   headerValue,
-  httpUrl,
   ipAddressOrLocalhost,
   list,
   oneOf,
   origins,
-  redisUrl,
   secret,
   sha256Digests,
   text,
@@ -28,10 +29,10 @@ import {
  */
 
 export const VARIABLES = v.object({
-  NODE_ENV: withoutDefault(v.pipe(text(), v.metadata({ allowed: 'production, development, …' })), {
+  NODE_ENV: withoutDefault(v.pipe(text(), v.metadata({ allowed: `${NODE_ENVS.join(', ')}, in any case` })), {
     description:
       'production: needs CHATBOTKIT_SECRET (or AUTH_MODE=passthrough), refuses AUTH_MODE=none and JWT_SECRET, ' +
-      'turns GraphiQL and introspection off; development: pretty logs',
+      'turns GraphiQL and introspection off; development: pretty logs; any other value: not production, with a warning',
   }),
   HOST: withDefault(ipAddressOrLocalhost(), {
     default: '127.0.0.1',
@@ -57,9 +58,11 @@ export const VARIABLES = v.object({
     shown: 'none: the built-in emulator mints sessions',
     description: 'ChatBotKit API secret; when set, sessions come from ChatBotKit',
   }),
-  CHATBOTKIT_API_URL: withoutDefault(httpUrl(), {
+  CHATBOTKIT_API_URL: withoutDefault(apiBaseUrl(), {
     shown: `${DEFAULT_BASE_URL} with a secret, else the emulator`,
-    description: 'Where the API lives; plain http with credentials only to loopback',
+    description:
+      'Where the API lives: its origin, or the URL its /v1 routes start at (…/v1, …/api/v1); ' +
+      'plain http with credentials only to loopback',
   }),
   CHATBOTKIT_RUNAS_USER_ID: withoutDefault(headerValue(), {
     description: 'Act as this sub-account user (sent as x-runas-user-id)',
@@ -167,6 +170,26 @@ export const VARIABLES = v.object({
   RATE_LIMIT_WINDOW_SECONDS: withDefault(wholeNumber(1, 86_400), {
     default: '60',
     description: 'The rate-limit window',
+  }),
+  TRUSTED_PROXIES: withDefault(
+    list({
+      kind: 'IPs or CIDR ranges',
+      check: isTrustedProxyEntry,
+      problem: (entry) =>
+        `must list your proxies' IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8), loopback or private ` +
+        `(got "${entry}")`,
+    }),
+    {
+      default: '',
+      shown: 'none (the socket peer is the client)',
+      description:
+        'Proxies whose forwarding header names the client, for rate limits and logs; loopback: 127.0.0.0/8, ::1; ' +
+        'private: 10/8, 172.16/12, 192.168/16, fc00::/7',
+    },
+  ),
+  TRUSTED_PROXY_HEADER: withDefault(oneOf(FORWARDING_HEADERS), {
+    default: 'x-forwarded-for',
+    description: 'The header your trusted proxies write; the other is ignored, as a client could have sent it',
   }),
   REDIS_URL: withoutDefault(redisUrl(), {
     shown: 'none (in memory)',

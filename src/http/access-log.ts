@@ -13,7 +13,7 @@ export interface HttpOutcome {
 }
 
 /**
- * Writes one line per request: id, caller, operation, result, upstream status, durations and
+ * Writes one line per request: id, client address, caller, operation, result, upstream status, durations and
  * error codes. Probes are logged at debug level, everything else at info.
  */
 export function createAccessLog(logger: Logger): (record: RequestRecord, outcome: HttpOutcome) => void {
@@ -31,6 +31,7 @@ export function createAccessLog(logger: Logger): (record: RequestRecord, outcome
         status,
         aborted: status === undefined || undefined,
         operationName: record.operationName,
+        clientAddress: record.clientAddress,
         caller: record.callerId,
         authFailure: record.authFailure,
         result: record.result,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { startServerSpan } from '../observability/tracing.ts';
 import { createAccessLog } from './access-log.ts';
+import type { ClientAddress } from './client-address.ts';
 import { openRecord } from './request-record.ts';
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -14,6 +15,8 @@ export interface EdgeOptions {
   maxBodyBytes: number;
   /** Where requests go once the edge has let them in: the known-operation path or Yoga. */
   route: NodeHandler;
+  /** The client's address, computed here once for both paths (src/http/client-address.ts). */
+  clientAddress: ClientAddress;
 }
 
 const METRIC_PATHS = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
@@ -22,14 +25,14 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * The one node-level handler every request passes: it gives the request its id (returned in
- * `x-request-id`), refuses a bad Host and bodies over the limit before anything reads them,
+ * `x-request-id`) and its client address, refuses a bad Host and bodies over the limit before anything reads them,
  * counts it in flight, runs it inside a SERVER span in the caller's trace, and when it ends
  * reports it once: metrics, the span's outcome and the access log line, from its record.
  */
-export function createEdge({ logger, metrics, maxBodyBytes, route }: EdgeOptions): NodeHandler {
+export function createEdge({ logger, metrics, maxBodyBytes, route, clientAddress }: EdgeOptions): NodeHandler {
   const writeAccessLine = createAccessLog(logger);
   return (request, response) => {
-    const record = openRecord(request);
+    const record = openRecord(request, clientAddress(request));
     const method = request.method ?? 'GET';
     const path = pathOf(request.url);
     response.setHeader('x-request-id', record.requestId);

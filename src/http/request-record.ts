@@ -9,6 +9,8 @@ import type { IncomingMessage } from 'node:http';
 export interface RequestRecord {
   requestId: string;
   started: number;
+  /** The client's address: the socket's peer, or who a trusted proxy says it forwards for. */
+  clientAddress: string;
   /** Set when the known-operation path answered the request rather than Yoga. */
   knownOperation?: boolean;
   operationName?: string | undefined;
@@ -32,12 +34,13 @@ const RECORD = Symbol('request record');
 type RecordedRequest = IncomingMessage & { [RECORD]?: RequestRecord };
 
 /** Opens the record of a request as it arrives: its id is the caller's `x-request-id`, or a new UUID. */
-export function openRecord(request: IncomingMessage): RequestRecord {
+export function openRecord(request: IncomingMessage, clientAddress: string): RequestRecord {
   const callerRequestId = request.headers['x-request-id'];
   const record: RequestRecord = {
     requestId:
       typeof callerRequestId === 'string' && CALLER_REQUEST_ID.test(callerRequestId) ? callerRequestId : randomUUID(),
     started: performance.now(),
+    clientAddress,
   };
   (request as RecordedRequest)[RECORD] = record;
   return record;
@@ -48,5 +51,11 @@ export function openRecord(request: IncomingMessage): RequestRecord {
  * to `yoga.fetch` in process) gets a record of its own that nobody reports.
  */
 export function recordOf(request: IncomingMessage | undefined): RequestRecord {
-  return (request as RecordedRequest | undefined)?.[RECORD] ?? { requestId: randomUUID(), started: performance.now() };
+  return (
+    (request as RecordedRequest | undefined)?.[RECORD] ?? {
+      requestId: randomUUID(),
+      started: performance.now(),
+      clientAddress: request?.socket.remoteAddress ?? 'unknown',
+    }
+  );
 }

@@ -7,7 +7,13 @@ import {
 import type { GraphQLContext } from '../context.ts';
 import { builder } from './builder.ts';
 import { Conversation } from './conversation.ts';
-import { NotAuthorizedError, RateLimitedError, resultErrorTypes, toGraphQLFailure } from './errors.ts';
+import {
+  GatewayMisconfiguredError,
+  NotAuthorizedError,
+  RateLimitedError,
+  resultErrorTypes,
+  toGraphQLFailure,
+} from './errors.ts';
 
 export const ConversationSession = builder
   .objectRef<ConversationSessionCreateResponse>('ConversationSession')
@@ -92,7 +98,9 @@ builder.mutationField('createConversationSession', (t) =>
         });
         // Typed results are the caller's business; anything else is the operators'.
         if (resultErrorTypes.some((type) => failure instanceof type)) context.recordResult(failure.constructor.name);
-        else context.warn({ err: error }, 'session call failed');
+        else if (failure instanceof GatewayMisconfiguredError) {
+          context.error({ err: error, reason: failure.reason }, 'session call failed: the gateway is misconfigured');
+        } else context.warn({ err: error }, 'session call failed');
         throw failure;
       }
     },

@@ -160,13 +160,13 @@ function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string
           extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
         });
       }
-      return accountRefused();
+      return accountRefused('ChatBotKit answered 401 to CHATBOTKIT_SECRET: the secret is wrong or was revoked');
     case 402:
-      return accountRefused();
+      return accountRefused('ChatBotKit answered 402: the account has no subscription that allows sessions');
     case 403:
       return new NotAuthorizedError('ChatBotKit does not allow a session on this conversation.');
     case 404:
-      return new ConversationNotFoundError(conversationId);
+      return isChatBotKitNotFound(error) ? new ConversationNotFoundError(conversationId) : wrongRoute(error);
     case 429:
       return new RateLimitedError(error.retryAfterSeconds);
     default:
@@ -176,10 +176,39 @@ function fromUpstreamStatus(error: UpstreamResponseError, conversationId: string
   }
 }
 
-function accountRefused(): GraphQLError {
-  return graphQLError(
+/** A failure the gateway's operators must fix; `reason` is for the log, never for the client. */
+export class GatewayMisconfiguredError extends GraphQLError {
+  readonly reason: string;
+
+  constructor(message: string, reason: string) {
+    super(message, { extensions: { code: GraphQLErrorCode.GatewayMisconfigured } });
+    this.reason = reason;
+  }
+}
+
+function accountRefused(reason: string): GatewayMisconfiguredError {
+  return new GatewayMisconfiguredError(
     'The gateway’s ChatBotKit account cannot mint sessions; its operators can see why in the gateway logs.',
-    GraphQLErrorCode.GatewayMisconfigured,
+    reason,
+  );
+}
+
+/**
+ * ChatBotKit says a conversation is unknown with a 404 and its JSON `{ code: "NOT_FOUND" }`. A 404
+ * without that code (an HTML page, another code, an empty body) comes from something that does
+ * not know the route: a proxy, or a CHATBOTKIT_API_URL with the wrong host or path.
+ */
+function isChatBotKitNotFound(error: UpstreamResponseError): boolean {
+  return error.upstreamCode === 'NOT_FOUND';
+}
+
+function wrongRoute(error: UpstreamResponseError): GatewayMisconfiguredError {
+  const answer =
+    error.upstreamCode === 'GENERIC_ERROR' ? 'without a ChatBotKit error body' : `with code ${error.upstreamCode}`;
+  return new GatewayMisconfiguredError(
+    'The gateway cannot reach ChatBotKit’s session API; its operators can see why in the gateway logs.',
+    `the upstream answered 404 ${answer}, not ChatBotKit’s NOT_FOUND for an unknown conversation: ` +
+      'the session route does not exist there; check the host and path of CHATBOTKIT_API_URL',
   );
 }
 

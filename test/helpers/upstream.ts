@@ -111,12 +111,16 @@ export function sessionBody(
 }
 
 /**
- * A reply that answers ChatBotKit's session route as ChatBotKit would for any conversation it
- * names: a session with this token, or 404 for any other route.
+ * A reply that answers ChatBotKit's session route (under `prefix`, where its /v1 routes start) as
+ * ChatBotKit would for any conversation it names: a session with this token, or 404 for any other route.
  */
-export function sessionForRoute(token = 'tok_secret_value_123'): (request: RecordedRequest) => UpstreamReply {
+export function sessionForRoute(
+  token = 'tok_secret_value_123',
+  prefix = '/api/v1',
+): (request: RecordedRequest) => UpstreamReply {
   return (request) => {
-    const id = /^\/api\/v1\/conversation\/([^/?#]*)\/session\/create$/.exec(request.url)?.[1];
+    const route = request.url.startsWith(`${prefix}/`) ? request.url.slice(prefix.length) : '';
+    const id = /^\/conversation\/([^/?#]*)\/session\/create$/.exec(route)?.[1];
     let decoded: string | undefined;
     try {
       decoded = id === undefined ? undefined : decodeURIComponent(id);

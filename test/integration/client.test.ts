@@ -279,4 +279,13 @@ describe('resolveApiPath', () => {
   it('keeps /api on any other host', () => {
     expect(resolveApiPath(new URL('https://chatbotkit.example'), '/api/v1/x')).toBe('/api/v1/x');
   });
+
+  it.each([
+    ['https://api.chatbotkit.com/v1', '/v1/x'],
+    ['https://chatbotkit.example/api/v1', '/api/v1/x'],
+    ['https://proxy.example/cbk/api/v1/', '/cbk/api/v1/x'],
+    ['https://proxy.example/v1', '/v1/x'],
+  ])('appends only the rest of the path to a base URL ending in /v1 (%s)', (baseUrl, path) => {
+    expect(resolveApiPath(new URL(baseUrl), '/api/v1/x')).toBe(path);
+  });
 });

@@ -48,6 +48,13 @@ describe('createConversationSession against the emulator', () => {
     });
   });
 
+  it('answers GATEWAY_MISCONFIGURED, not ConversationNotFoundError, when the base URL misses the route', async () => {
+    await withGateway(`${emulator.url}/elsewhere/v1`, { secret: SECRET }, async (misrouted) => {
+      const { body } = await postGraphQL(misrouted.url, CREATE_SESSION, { input: { conversationId: 'conv_live' } });
+      expect(body.errors?.[0]?.extensions).toEqual({ code: 'GATEWAY_MISCONFIGURED' });
+    });
+  });
+
   it.each([
     [{ conversationId: '../bot/abc', durationInSeconds: 60 }, 'input.conversationId'],
     [{ conversationId: 'conv 1' }, 'input.conversationId'],
@@ -158,6 +165,41 @@ describe('createConversationSession when the upstream answers otherwise', () => 
     expect(body.errors).toHaveLength(1);
     expect(body.errors?.[0]?.extensions).toEqual({ code });
     expect(body.errors?.[0]?.message).not.toMatch(/db-3|bad key|127\.0\.0\.1/);
+  });
+
+  it.each([
+    [
+      'an HTML 404 from a proxy',
+      { status: 404, body: '<html><body>404 Not Found</body></html>', headers: { 'content-type': 'text/html' } },
+      '404 without a ChatBotKit error body',
+    ],
+    [
+      'a JSON 404 with a code other than NOT_FOUND',
+      { status: 404, body: { message: 'No such route', code: 'ROUTE_NOT_FOUND' } },
+      '404 with code ROUTE_NOT_FOUND',
+    ],
+    ['an empty 404', { status: 404 }, '404 without a ChatBotKit error body'],
+  ] as const)('answers %s with GATEWAY_MISCONFIGURED and logs why as an error', async (name, reply, reason) => {
+    upstream.reply(reply);
+    const requestId = `misrouted-${name.length}`;
+    const { body } = await postGraphQL(
+      gateway.url,
+      CREATE_SESSION,
+      { input: { conversationId: 'conv1' } },
+      {
+        'x-request-id': requestId,
+      },
+    );
+    expect(body.data).toBeNull();
+    expect(body.errors?.[0]?.extensions).toEqual({ code: 'GATEWAY_MISCONFIGURED' });
+    expect(JSON.stringify(body)).not.toMatch(/404|CHATBOTKIT_API_URL|ROUTE_NOT_FOUND|html/i);
+    const line = gateway.logs.find((entry) => entry.includes(requestId) && entry.includes('misconfigured'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      level: 50,
+      reason: expect.stringContaining(`${reason}, not ChatBotKit’s NOT_FOUND`),
+    });
+    expect(line).toContain('CHATBOTKIT_API_URL');
+    expect(line).not.toContain(SECRET);
   });
 
   it('forwards the caller’s x-request-id upstream and returns it', async () => {

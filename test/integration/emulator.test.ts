@@ -66,8 +66,12 @@ describe('the session API emulator', () => {
     },
   );
 
-  it('answers 404 for other routes and 405 for other methods', async () => {
-    expect((await createSession('/v1/conversation/conv_a/delete')).status).toBe(404);
+  it('answers a plain 404, not ChatBotKit’s NOT_FOUND, for other routes, and 405 for other methods', async () => {
+    // ChatBotKit's NOT_FOUND means an unknown conversation; a route miss must not read as one.
+    const other = await fetch(`${emulator.url}/api/v1/api/v1/conversation/conv_a/session/create`, { method: 'POST' });
+    expect(other.status).toBe(404);
+    expect(other.headers.get('content-type')).toBe('text/plain');
+    expect(await other.text()).toBe('Not Found');
     const get = await fetch(`${emulator.url}/v1/conversation/conv_a/session/create`);
     expect(get.status).toBe(405);
     expect(await get.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });

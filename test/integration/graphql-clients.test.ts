@@ -1,12 +1,17 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { CombinedGraphQLErrors } from '@apollo/client';
 import { generate } from '@graphql-codegen/cli';
+import { parse } from 'graphql';
 import { ClientError } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApolloClient, createSessionWithApolloClient } from '../../examples/apollo-client.ts';
 import { createSessionWithGraphQLRequest } from '../../examples/graphql-request.ts';
 import { createSessionWithUrql } from '../../examples/urql.ts';
+import { EXAMPLE_MUTATION } from '../../src/app.ts';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { type ScriptedUpstream, startScriptedUpstream } from '../helpers/upstream.ts';
@@ -35,6 +40,8 @@ describe('GraphQL clients over HTTP', () => {
   const clients = [
     ['graphql-request', createSessionWithGraphQLRequest],
     ['@urql/core', createSessionWithUrql],
+    // Through its normalized cache (InMemoryCache), which needs the generated possibleTypes.
+    ['@apollo/client', createSessionWithApolloClient],
   ] as const;
 
   describe.each(clients)('%s', (_name, createSession) => {
@@ -52,12 +59,15 @@ describe('GraphQL clients over HTTP', () => {
     });
 
     it('gets an expected failure as data', async () => {
-      expect(await createSession(gateway.url, 'unknown_conv')).toMatchObject({
+      expect(await createSession(gateway.url, 'unknown_conv')).toEqual({
         __typename: 'ConversationNotFoundError',
         code: 'CONVERSATION_NOT_FOUND',
+        message: 'No conversation "unknown_conv" exists for this account.',
       });
       expect(await createSession(gateway.url, 'bad id!')).toMatchObject({
         __typename: 'InvalidInputError',
+        code: 'INVALID_INPUT',
+        message: expect.stringContaining('input.conversationId'),
         field: 'input.conversationId',
       });
     });
@@ -72,6 +82,24 @@ describe('GraphQL clients over HTTP', () => {
     });
   });
 
+  it("Apollo Client's cache keeps code and message of the README's mutation for an unknown conversation", async () => {
+    const mutation = parse(EXAMPLE_MUTATION.replace('"conv_example"', '"unknown_1"'));
+    const { data } = await createApolloClient(gateway.url).mutate({ mutation });
+    expect(data).toEqual({
+      createConversationSession: {
+        __typename: 'ConversationNotFoundError',
+        code: 'CONVERSATION_NOT_FOUND',
+        message: 'No conversation "unknown_1" exists for this account.',
+      },
+    });
+  });
+
+  it('Apollo Client rejects with CombinedGraphQLErrors carrying the GraphQL error code', async () => {
+    const error = await createSessionWithApolloClient(failingGateway.url, 'conv_1').catch((e: unknown) => e);
+    expect(CombinedGraphQLErrors.is(error)).toBe(true);
+    expect((error as CombinedGraphQLErrors).errors[0]).toMatchObject({ extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
+  });
+
   it('urql reports a CombinedError carrying the GraphQL error code', async () => {
     const error = await createSessionWithUrql(failingGateway.url, 'conv_1').catch((e: unknown) => e);
     expect(error).toMatchObject({
@@ -82,9 +110,17 @@ describe('GraphQL clients over HTTP', () => {
 });
 
 describe('typed operations (npm run codegen)', () => {
-  it('examples/generated/graphql.ts is what codegen produces from the committed schema', async () => {
-    const [output] = await generate({ cwd: root, ...(await import('../../codegen.ts')).default, silent: true }, false);
-    expect(readFileSync(new URL('../../examples/generated/graphql.ts', import.meta.url), 'utf8')).toBe(output?.content);
+  it('examples/generated/ is what codegen produces from the committed schema', async () => {
+    const config = (await import('../../codegen.ts')).default;
+    const outputs: { filename: string; content: string }[] = await generate(
+      { cwd: root, ...config, silent: true },
+      false,
+    );
+    expect(outputs.map((output) => output.filename).sort()).toEqual([
+      'examples/generated/graphql.ts',
+      'examples/generated/possible-types.ts',
+    ]);
+    for (const { filename, content } of outputs) expect(readFileSync(join(root, filename), 'utf8')).toBe(content);
   });
 
   it('type-checks correct client calls and rejects wrong ones', async () => {

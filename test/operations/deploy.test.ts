@@ -1,8 +1,15 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { DockerfileParser } from 'dockerfile-ast';
+import { Deployment as DeploymentModel } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler as AutoscalerModel } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget as DisruptionBudgetModel } from 'kubernetes-models/policy/v1';
+import { ConfigMap as ConfigMapModel, Secret as SecretModel, Service as ServiceModel } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { propagateHeaders } from '../../examples/supergraph/forward-headers.ts';
@@ -11,9 +18,10 @@ import { type Config, ConfigError, loadConfig, VARIABLE_NAMES } from '../../src/
 import { postGraphQL, type TestGateway, withGateway } from '../helpers/gateway.ts';
 
 // Kubernetes and Docker are not available here: these checks stand in for `kubectl apply
-// --dry-run` and `docker compose config`, and go further by loading each configuration with
-// the gateway's own loadConfig. Each check returns its problems, so that the last block can
-// break a copy of the manifests and see every kind of check fail.
+// --dry-run` (the Kubernetes API's schemas and types, from kubernetes-models) and `docker compose
+// config`, and go further by loading each configuration with the gateway's own loadConfig. Each
+// check returns its problems, so that the last block can break a copy of the manifests and see
+// every kind of check fail.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const kubernetesDir = join(root, 'deploy', 'kubernetes');
@@ -34,7 +42,10 @@ interface Probe {
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    configMapKeyRef?: { name: string; key: string };
+  };
 }
 interface SecurityContext {
   runAsNonRoot?: boolean;
@@ -183,6 +194,78 @@ function tryLoadConfig(env: Record<string, string>): { config?: Readonly<Config>
   }
 }
 
+// ---- the Kubernetes API's schema ----
+
+/**
+ * Each kind's schema from the Kubernetes API's OpenAPI definitions, as kubernetes-models compiles
+ * them: field types, required fields, enums and quantity formats. Like Kubernetes' own schemas,
+ * they accept fields they do not define; kustomize's Kustomization is not among them.
+ */
+const API_SCHEMAS: Record<string, new (data: never) => { validate(): void }> = {
+  'apps/v1 Deployment': DeploymentModel,
+  'autoscaling/v2 HorizontalPodAutoscaler': AutoscalerModel,
+  'policy/v1 PodDisruptionBudget': DisruptionBudgetModel,
+  'v1 ConfigMap': ConfigMapModel,
+  'v1 Secret': SecretModel,
+  'v1 Service': ServiceModel,
+};
+/** The same kinds' TypeScript types in kubernetes-models: the module and the interface. */
+const API_TYPES: Record<string, [module: string, type: string]> = {
+  'apps/v1 Deployment': ['kubernetes-models/apps/v1', 'IDeployment'],
+  'autoscaling/v2 HorizontalPodAutoscaler': ['kubernetes-models/autoscaling/v2', 'IHorizontalPodAutoscaler'],
+  'policy/v1 PodDisruptionBudget': ['kubernetes-models/policy/v1', 'IPodDisruptionBudget'],
+  'v1 ConfigMap': ['kubernetes-models/v1', 'IConfigMap'],
+  'v1 Secret': ['kubernetes-models/v1', 'ISecret'],
+  'v1 Service': ['kubernetes-models/v1', 'IService'],
+};
+
+function schemaProblems(manifests: Manifest[]): string[] {
+  return manifests.flatMap(({ file, ...object }) => {
+    const Model = API_SCHEMAS[`${object.apiVersion} ${object.kind}`];
+    if (!Model) return [`${file}: no schema for ${object.apiVersion} ${object.kind}`];
+    try {
+      new Model(object as never).validate();
+      return [];
+    } catch (error) {
+      if (!(error instanceof Error)) throw error;
+      return [`${file}: ${error.message}`];
+    }
+  });
+}
+
+/**
+ * Fields the Kubernetes API does not define, such as a misspelt `readinesProbe`: kubectl's strict
+ * field validation refuses them, the schemas above let them through. TypeScript's excess-property
+ * check does it offline: each manifest becomes an object literal typed with kubernetes-models'
+ * interface for its kind, and tsc names every property that the type does not have.
+ */
+async function unknownFieldProblems(manifests: Manifest[]): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'manifests-'));
+  try {
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+    const compilerOptions = { strict: true, noEmit: true, module: 'nodenext', skipLibCheck: true, types: [] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['*.ts'] }));
+    manifests.forEach(({ file, ...object }, index) => {
+      const [module, type] = API_TYPES[`${object.apiVersion} ${object.kind}`] ?? [];
+      if (!module || !type) throw new Error(`${file}: no type for ${object.apiVersion} ${object.kind}`);
+      const literal = `export const manifest: ${type} = ${JSON.stringify(object)};`;
+      writeFileSync(join(dir, `${file}.${index}.ts`), `import type { ${type} } from '${module}';\n${literal}\n`);
+    });
+    const tsc = join(root, 'node_modules', '.bin', 'tsc');
+    const failed = await promisify(execFile)(tsc, ['-p', dir]).then(
+      () => undefined,
+      (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
+    );
+    if (failed === undefined) return [];
+    const problems = [...failed.matchAll(/([^/\s]+)\.\d+\.ts\(\d+,\d+\): error TS\d+: (.+)/g)].map(
+      ([, file, message]) => `${file}: ${message}`,
+    );
+    return problems.length > 0 ? problems : [`tsc failed: ${failed}`];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---- Kubernetes checks ----
 
 const isSubset = (labels: Labels | undefined, of: Labels | undefined) =>
@@ -235,12 +318,14 @@ function resolveEnv(
     } else if (secretRef) {
       // The example Secret's placeholder stands in for the real value.
       const value = dataOf('Secret', secretRef.name)?.[secretRef.key];
+      fromSecret.add(variable.name);
+      // As the kubelet does: an optional key that is missing leaves the variable unset.
+      if (value === undefined && secretRef.optional === true) continue;
       if (value === undefined)
         problems.push(
           `${variable.name}: secretKeyRef ${secretRef.name}/${secretRef.key} is not in secret.example.yaml`,
         );
       env[variable.name] = value ?? '';
-      fromSecret.add(variable.name);
     } else if (configMapRef) {
       const value = dataOf('ConfigMap', configMapRef.name)?.[configMapRef.key];
       if (value === undefined)
@@ -293,6 +378,10 @@ function environmentProblems(manifests: Manifest[]): string[] {
     if (config.auth.mode === 'none') problems.push('AUTH_MODE must not be none');
     if (config.limits.redisUrl === undefined)
       problems.push('REDIS_URL must be set so that replicas share rate-limit counters');
+    // Users without Redis leave the key out of their Secret rather than invent a URL.
+    const redis = container.env?.find((variable) => variable.name === 'REDIS_URL')?.valueFrom?.secretKeyRef;
+    if (redis !== undefined && redis.optional !== true)
+      problems.push('REDIS_URL must be an optional secretKeyRef, so that a Secret without it starts');
     if (config.logFormat !== 'json') problems.push('LOG_FORMAT must be json (pino-pretty is a dev dependency)');
   }
   // Credentials come from the Secret, never inline in the Deployment or the ConfigMap.
@@ -555,11 +644,29 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(kindProblems(manifests)).toEqual([]);
   });
 
+  it("match the Kubernetes API's schema of their kind, the example Secret included", () => {
+    expect(manifests.some((manifest) => manifest.kind === 'Secret')).toBe(true);
+    expect(schemaProblems(manifests)).toEqual([]);
+  });
+
+  it('hold no field the Kubernetes API does not define', async () => {
+    expect(await unknownFieldProblems(manifests)).toEqual([]);
+  });
+
   it('give the gateway a configuration loadConfig accepts, only variables it reads, credentials from a Secret', () => {
     const { config, problems } = deploymentConfig(manifests);
     expect(problems).toEqual([]);
     expect(config).toBeDefined();
     expect(environmentProblems(manifests)).toEqual([]);
+  });
+
+  it('start without Redis when the Secret has no REDIS_URL: each replica then limits on its own', () => {
+    const withoutRedis = structuredClone(manifests);
+    delete only<DataObject>(withoutRedis, 'Secret').stringData?.['REDIS_URL'];
+    const { config, problems } = deploymentConfig(withoutRedis);
+    expect(problems).toEqual([]);
+    expect(config?.production).toBe(true);
+    expect(config?.limits.redisUrl).toBeUndefined();
   });
 
   it('run the pod hardened, probed, sized and drained within its grace period', () => {
@@ -809,6 +916,64 @@ describe('the checks above catch a broken manifest', () => {
       'REDIS_URL must be set',
     ],
     [
+      'a port as a string',
+      (m) => {
+        Object.assign(container(m).ports?.[0] ?? {}, { containerPort: '4000' });
+      },
+      schemaProblems,
+      'deployment.yaml: data/spec/template/spec/containers/0/ports/0/containerPort must be integer',
+    ],
+    [
+      'a misspelt pull policy',
+      (m) => {
+        Object.assign(container(m), { imagePullPolicy: 'IfNotPresnt' });
+      },
+      schemaProblems,
+      'imagePullPolicy must be equal to one of the allowed values',
+    ],
+    [
+      'a memory limit that is not a quantity',
+      (m) => {
+        Object.assign(container(m).resources?.limits ?? {}, { memory: '512 MiB' });
+      },
+      schemaProblems,
+      'limits/memory must match format "quantity"',
+    ],
+    [
+      'variables as a map instead of a list',
+      (m) => {
+        Object.assign(container(m), { env: { NODE_ENV: 'production' } });
+      },
+      schemaProblems,
+      'containers/0/env must be array',
+    ],
+    [
+      'an HPA without maxReplicas',
+      (m) => {
+        const spec: Partial<Autoscaler['spec']> = only<Autoscaler>(m, 'HorizontalPodAutoscaler').spec;
+        delete spec.maxReplicas;
+      },
+      schemaProblems,
+      'hpa.yaml: data/spec must have required property maxReplicas',
+    ],
+    [
+      'a kind the schemas do not know',
+      (m) => {
+        only<Manifest>(m, 'Service').kind = 'Servce';
+      },
+      schemaProblems,
+      'service.yaml: no schema for v1 Servce',
+    ],
+    [
+      'a required REDIS_URL',
+      (m) => {
+        const redis = container(m).env?.find((variable) => variable.name === 'REDIS_URL')?.valueFrom?.secretKeyRef;
+        if (redis) delete redis.optional;
+      },
+      environmentProblems,
+      'REDIS_URL must be an optional secretKeyRef',
+    ],
+    [
       'a Secret key the example lacks',
       (m) => {
         container(m).env?.push({
@@ -894,6 +1059,22 @@ describe('the checks above catch a broken manifest', () => {
     const manifests = structuredClone(loadManifests());
     mutate(manifests);
     expect(check(manifests).join('\n')).toContain(expected);
+  });
+
+  it('misspelt fields, which the API schema lets through', async () => {
+    const manifests = structuredClone(loadManifests());
+    const container = gatewayContainer(only<Deployment>(manifests, 'Deployment'));
+    const { readinessProbe, ...rest } = container;
+    Object.assign(only<Deployment>(manifests, 'Deployment').spec.template.spec, {
+      containers: [{ ...rest, readinesProbe: readinessProbe }],
+    });
+    Object.assign(only<Autoscaler>(manifests, 'HorizontalPodAutoscaler').spec, { minReplica: 2 });
+    expect(schemaProblems(manifests)).toEqual([]);
+    const problems = (await unknownFieldProblems(manifests)).join('\n');
+    expect(problems).toContain(
+      `deployment.yaml: Object literal may only specify known properties, and '"readinesProbe"'`,
+    );
+    expect(problems).toContain(`hpa.yaml: Object literal may only specify known properties, and '"minReplica"'`);
   });
 
   const composeMutations: [string, (compose: Compose) => void, string][] = [

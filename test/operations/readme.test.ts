@@ -75,9 +75,13 @@ const SHOWN: [page: string, marker: string][] = [
   ['README.md', 'commands'],
   ['README.md', 'GraphiQL default tab'],
   ['README.md', 'examples/production.env'],
+  ['docs/configuration.md', 'examples/minimal-jwt.env'],
+  ['docs/configuration.md', 'examples/minimal-api-key.env'],
   ['docs/clients.md', 'examples/create-session.graphql'],
   ['docs/clients.md', 'examples/graphql-request.ts'],
-  ['docs/federation.md', 'examples/supergraph/forward-headers.ts'],
+  ['docs/clients.md', 'examples/apollo-client.ts'],
+  ['docs/federation.md', 'examples/supergraph/gateway.config.ts'],
+  ['docs/federation.md', 'examples/supergraph/router.yaml'],
 ];
 
 interface Block {
@@ -203,8 +207,15 @@ describe('the README is a door', () => {
   });
 });
 
-describe('the production example (examples/production.env)', () => {
-  const text = read('examples/production.env');
+/** The production environments the docs show: the first deployment, and the least each AUTH_MODE needs. */
+const PRODUCTION_EXAMPLES = [
+  ['examples/production.env', { mode: 'jwt', host: '0.0.0.0' }],
+  ['examples/minimal-jwt.env', { mode: 'jwt', host: '127.0.0.1' }],
+  ['examples/minimal-api-key.env', { mode: 'api-key', host: '127.0.0.1' }],
+] as const;
+
+describe.each(PRODUCTION_EXAMPLES)('the production example %s', (file, expected) => {
+  const text = read(file);
   // As `docker run --env-file` reads it: KEY=value, the value taken literally.
   const env = Object.fromEntries(
     text
@@ -221,9 +232,9 @@ describe('the production example (examples/production.env)', () => {
   it('is a configuration loadConfig accepts: production, callers authenticated, sessions from ChatBotKit', () => {
     const config = loadConfig(env);
     expect(config.production).toBe(true);
-    expect(config.auth.mode).not.toBe('none');
+    expect(config.auth.mode).toBe(expected.mode);
     expect(config.upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: 'replace-me' });
-    expect(config.host).toBe('0.0.0.0');
+    expect(config.host).toBe(expected.host);
     expect(config.limits).toMatchObject({ graphiql: false, introspection: false });
     expect(config.warnings).toEqual([]);
   });
@@ -240,6 +251,27 @@ describe('the production example (examples/production.env)', () => {
         same = false;
       }
       expect(same, `${name} changes nothing`).toBe(false);
+    }
+  });
+});
+
+describe('the minimal production examples', () => {
+  it('are minimal: without any one variable the gateway refuses to start in production', () => {
+    for (const [file] of PRODUCTION_EXAMPLES.filter(([name]) => name.includes('minimal'))) {
+      const env = parseEnv(read(file));
+      for (const name of Object.keys(env)) {
+        const without = Object.fromEntries(Object.entries(env).filter(([key]) => key !== name));
+        // Without NODE_ENV it starts, but not in production; without anything else it refuses.
+        const refused = (() => {
+          try {
+            return !loadConfig(without).production;
+          } catch (error) {
+            if (!(error instanceof ConfigError)) throw error;
+            return true;
+          }
+        })();
+        expect(refused, `${file} without ${name}`).toBe(true);
+      }
     }
   });
 });

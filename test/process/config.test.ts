@@ -1,6 +1,8 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { runServer } from '../helpers/process.ts';
+import { CREATE_SESSION, postGraphQL } from '../helpers/gateway.ts';
+import { runServer, startServerProcess } from '../helpers/process.ts';
+import { sessionForRoute, startScriptedUpstream } from '../helpers/upstream.ts';
 
 describe('npm start and its configuration', () => {
   it('makes the process exit 1 with one clear line when the port is taken', async () => {
@@ -25,6 +27,54 @@ describe('npm start and its configuration', () => {
     const server = runServer({ NODE_ENV: 'production' });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('refusing to serve sessions from the local emulator');
+  });
+
+  it('refuses a base URL with an unusable path: one line with the value and the fix, exit 1, no stack', async () => {
+    const server = runServer({ AUTH_MODE: 'none', CHATBOTKIT_API_URL: 'http://127.0.0.1:9/api' });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain(
+      `CHATBOTKIT_API_URL must be the API's origin or end in /v1, where the gateway appends ` +
+        '/conversation/{id}/session/create (got "http://127.0.0.1:9/api"): set it to http://127.0.0.1:9/api/v1\n',
+    );
+    expect(server.output()).not.toMatch(/^\s+at /m);
+  });
+
+  it('mints sessions from an API mounted under the /api/v1 its base URL ends in', async () => {
+    const upstream = await startScriptedUpstream();
+    upstream.reply(sessionForRoute('tok_prefixed', '/cbk/api/v1'));
+    const server = await startServerProcess({ AUTH_MODE: 'none', CHATBOTKIT_API_URL: `${upstream.url}/cbk/api/v1` });
+    try {
+      const { body } = await postGraphQL(`${server.url}/graphql`, CREATE_SESSION, { input: { conversationId: 'c1' } });
+      expect(body.data?.['createConversationSession']).toMatchObject({
+        __typename: 'ConversationSession',
+        token: 'tok_prefixed',
+      });
+      expect(upstream.requests.map((request) => request.url)).toEqual(['/cbk/api/v1/conversation/c1/session/create']);
+    } finally {
+      await server.stop();
+      await upstream.close();
+    }
+  });
+
+  it('starts with only UPSTREAM_TIMEOUT_MS=2000 set: the connect timeout is derived from it', async () => {
+    const server = await startServerProcess({ UPSTREAM_TIMEOUT_MS: '2000' });
+    expect(await server.stop()).toBe(0);
+    expect(server.output()).not.toContain('UPSTREAM_CONNECT_TIMEOUT_MS');
+  });
+
+  it('warns once on stdout about an unknown NODE_ENV, and answers introspection as outside production', async () => {
+    const server = await startServerProcess({ NODE_ENV: 'prod' });
+    try {
+      const introspection = await postGraphQL(`${server.url}/graphql`, '{ __schema { queryType { name } } }');
+      expect(introspection.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+      const warnings = server
+        .output()
+        .match(/^\{"level":40,.*NODE_ENV=prod is not one of production, development, test.*$/gm);
+      expect(warnings).toHaveLength(1);
+      expect(warnings?.[0]).toContain('GraphiQL and introspection are on');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('prints usage and every variable with its default for --help, and exits 0 without starting', async () => {

@@ -58,6 +58,7 @@ describe('configuration', () => {
         rateLimitWindowSeconds: 60,
         redisUrl: undefined,
       },
+      proxies: { trusted: [], header: 'x-forwarded-for' },
       warnings: [],
     });
   });
@@ -84,7 +85,7 @@ describe('configuration', () => {
     [{ UPSTREAM_RETRIES: '9' }, /^UPSTREAM_RETRIES must be a whole number from 0 to 5/],
     [
       { UPSTREAM_TIMEOUT_MS: '4000', UPSTREAM_CONNECT_TIMEOUT_MS: '2000' },
-      /^UPSTREAM_CONNECT_TIMEOUT_MS must be at most a quarter of UPSTREAM_TIMEOUT_MS/,
+      /^UPSTREAM_CONNECT_TIMEOUT_MS=2000 is more than a quarter of UPSTREAM_TIMEOUT_MS=4000/,
     ],
     [{ UPSTREAM_MAX_CONCURRENT: '0' }, /^UPSTREAM_MAX_CONCURRENT must be a whole number from 1 to 10000/],
     [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /^SHUTDOWN_TIMEOUT_MS must be/],
@@ -98,12 +99,12 @@ describe('configuration', () => {
     ],
     [
       { ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://cbk.example.com', CHATBOTKIT_SECRET: 's' },
-      /credentials would cross the network unencrypted/,
+      /^CHATBOTKIT_API_URL=http:\/\/[^ ]+ is plain http to another host: CHATBOTKIT_SECRET would cross/,
     ],
-    [{ NODE_ENV: 'production' }, /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/],
+    [{ NODE_ENV: 'production' }, /^NODE_ENV=production without CHATBOTKIT_SECRET: refusing to serve sessions from/],
     [
       { ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://127.attacker.example', CHATBOTKIT_SECRET: 's' },
-      /credentials would cross the network unencrypted/,
+      /^CHATBOTKIT_API_URL=http:\/\/[^ ]+ is plain http to another host: CHATBOTKIT_SECRET would cross/,
     ],
     [{ HOST: '999.1.1.1' }, /^HOST must be an IP address/],
     [{ HOST: 'example.com' }, /^HOST must be an IP address/],
@@ -114,7 +115,10 @@ describe('configuration', () => {
       { CHATBOTKIT_SECRET: 'sk' },
       /^CHATBOTKIT_SECRET is set but AUTH_MODE is not: anyone who reaches the gateway could mint sessions/,
     ],
-    [{ CHATBOTKIT_API_URL: 'https://proxy.example' }, /^AUTH_MODE is not set/],
+    [
+      { CHATBOTKIT_API_URL: 'https://proxy.example' },
+      /^CHATBOTKIT_API_URL=https:\/\/proxy.example is set but AUTH_MODE/,
+    ],
     [{ AUTH_MODE: 'magic' }, /^AUTH_MODE must be one of jwt, api-key, passthrough, none/],
     [
       { AUTH_MODE: 'none', NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk' },
@@ -124,19 +128,19 @@ describe('configuration', () => {
       { AUTH_MODE: 'passthrough', CHATBOTKIT_SECRET: 'sk' },
       /^AUTH_MODE=passthrough forwards each caller’s own ChatBotKit token: unset CHATBOTKIT_SECRET/,
     ],
-    [{ AUTH_MODE: 'api-key' }, /^GATEWAY_API_KEY_HASHES is required with AUTH_MODE=api-key/],
+    [{ AUTH_MODE: 'api-key' }, /^AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES/],
     [
       { AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: 'plain-text-key' },
       /^GATEWAY_API_KEY_HASHES must hold 64-character SHA-256 hex digests \(entry 1 is not one\)$/,
     ],
-    [{ ...JWT_AUTH, JWT_SECRET: undefined }, /^AUTH_MODE=jwt needs exactly one of JWT_JWKS_URL/],
-    [{ ...JWT_AUTH, JWT_JWKS_URL: 'https://issuer.example/jwks' }, /^AUTH_MODE=jwt needs exactly one of JWT_JWKS_URL/],
+    [{ ...JWT_AUTH, JWT_SECRET: undefined }, /^AUTH_MODE=jwt needs JWT_JWKS_URL .* or, in development, JWT_SECRET/],
+    [{ ...JWT_AUTH, JWT_JWKS_URL: 'https://issuer.example/jwks' }, /^AUTH_MODE=jwt takes one of JWT_JWKS_URL and/],
     [{ ...JWT_AUTH, JWT_SECRET: 'short' }, /^JWT_SECRET must be at least 32 bytes/],
-    [{ ...JWT_AUTH, JWT_ISSUER: undefined }, /^JWT_ISSUER is required with AUTH_MODE=jwt/],
-    [{ ...JWT_AUTH, JWT_AUDIENCE: undefined }, /^JWT_AUDIENCE is required with AUTH_MODE=jwt/],
+    [{ ...JWT_AUTH, JWT_ISSUER: undefined }, /^AUTH_MODE=jwt needs JWT_ISSUER/],
+    [{ ...JWT_AUTH, JWT_AUDIENCE: undefined }, /^AUTH_MODE=jwt needs JWT_AUDIENCE/],
     [
       { ...JWT_AUTH, JWT_SECRET: undefined, JWT_JWKS_URL: 'http://issuer.example/jwks' },
-      /^JWT_JWKS_URL must use https/,
+      /^JWT_JWKS_URL=http:\/\/issuer.example\/jwks must use https/,
     ],
     [
       { ...JWT_AUTH, NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk' },
@@ -144,13 +148,15 @@ describe('configuration', () => {
     ],
     [{ GRAPHIQL: 'maybe' }, /^GRAPHIQL must be true or false/],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must start with redis:\/\//],
+    [{ TRUSTED_PROXIES: 'nginx' }, /^TRUSTED_PROXIES must list your proxies' IP addresses or CIDR ranges .*"nginx"/],
+    [{ TRUSTED_PROXY_HEADER: 'x-real-ip' }, /^TRUSTED_PROXY_HEADER must be one of x-forwarded-for, forwarded/],
     [
       { PERSISTED_OPERATIONS_FILE: '/nonexistent/ops.json' },
       /^PERSISTED_OPERATIONS_FILE must be a readable JSON object/,
     ],
     [
       { ...API_KEY_AUTH, NODE_ENV: 'production', CHATBOTKIT_API_URL: 'https://proxy.example' },
-      /^NODE_ENV is production but CHATBOTKIT_SECRET is not set/,
+      /^NODE_ENV=production without CHATBOTKIT_SECRET: CHATBOTKIT_API_URL=https:\/\/proxy.example needs one/,
     ],
   ])('refuses %j with one clear message', (env, message) => {
     const problems = problemsOf(env);
@@ -228,8 +234,8 @@ describe('configuration', () => {
 
   it('refuses two chosen timeouts that disagree, naming both values and the fix', () => {
     expect(problemsOf({ UPSTREAM_TIMEOUT_MS: '4000', UPSTREAM_CONNECT_TIMEOUT_MS: '2000' })).toEqual([
-      'UPSTREAM_CONNECT_TIMEOUT_MS must be at most a quarter of UPSTREAM_TIMEOUT_MS, or a failed connect could ' +
-        'never be retried (got 2000 and 4000): lower UPSTREAM_CONNECT_TIMEOUT_MS to 1000, ' +
+      'UPSTREAM_CONNECT_TIMEOUT_MS=2000 is more than a quarter of UPSTREAM_TIMEOUT_MS=4000, so a failed ' +
+        'connect could never be retried: lower UPSTREAM_CONNECT_TIMEOUT_MS to 1000, ' +
         'raise UPSTREAM_TIMEOUT_MS to 8000, or unset either one',
     ]);
   });
@@ -248,5 +254,146 @@ describe('configuration', () => {
       'https://a.example',
       'http://localhost:3000',
     ]);
+  });
+});
+
+describe('CHATBOTKIT_API_URL', () => {
+  it.each([
+    'https://api.chatbotkit.com',
+    'https://api.chatbotkit.com/',
+    'https://api.chatbotkit.com/v1',
+    'https://proxy.example/api/v1',
+    'https://proxy.example/api/v1/',
+    'https://proxy.example/chatbotkit/api/v1',
+    'https://proxy.example/v1',
+  ])('accepts %s: an origin, or where the /v1 routes start', (url) => {
+    expect(loadConfig({ ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk', CHATBOTKIT_API_URL: url }).upstream).toEqual({
+      kind: 'http',
+      baseUrl: url,
+      secret: 'sk',
+    });
+  });
+
+  it.each([
+    ['https://proxy.example/api', 'https://proxy.example/api/v1'],
+    ['https://proxy.example/chatbotkit', 'https://proxy.example or https://proxy.example/chatbotkit/api/v1'],
+    ['https://proxy.example/api/v1/conversation', 'https://proxy.example/api/v1'],
+    ['https://api.chatbotkit.com/v2', 'https://api.chatbotkit.com or https://api.chatbotkit.com/v2/api/v1'],
+  ])('refuses %s at start, with the URL to use instead', (url, fix) => {
+    expect(problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk', CHATBOTKIT_API_URL: url })).toEqual([
+      `CHATBOTKIT_API_URL must be the API's origin or end in /v1, where the gateway appends ` +
+        `/conversation/{id}/session/create (got "${url}"): set it to ${fix}`,
+    ]);
+  });
+});
+
+describe('every refusal', () => {
+  const SECRET = 'sk-live-7f3a9c';
+  const JWT_SECRET = 'jwt-shared-secret-with-32-bytes!!';
+  const WITH_SECRET = { ...API_KEY_AUTH, CHATBOTKIT_SECRET: SECRET };
+  const JWKS = 'https://issuer.example/jwks';
+
+  // Each row: what was set, and what the one refusal must show of it (the value, and the fix).
+  it.each<[Record<string, string | undefined>, string[]]>([
+    [{ PORT: 'eighty' }, ['PORT must be', '(got "eighty")']],
+    [
+      { UPSTREAM_TIMEOUT_MS: '4000', UPSTREAM_CONNECT_TIMEOUT_MS: '2000' },
+      ['UPSTREAM_CONNECT_TIMEOUT_MS=2000', 'UPSTREAM_TIMEOUT_MS=4000', 'lower UPSTREAM_CONNECT_TIMEOUT_MS to 1000'],
+    ],
+    [{ ...WITH_SECRET, CHATBOTKIT_API_URL: 'https://proxy.example/api' }, ['"https://proxy.example/api"', 'set it to']],
+    [
+      { ...WITH_SECRET, CHATBOTKIT_API_URL: 'ftp://proxy.example' },
+      ['must use http or https (got "ftp://proxy.example")'],
+    ],
+    [{ ...WITH_SECRET, CHATBOTKIT_API_URL: 'https://cbk:hunter2@proxy.example' }, ['"https://cbk:***@proxy.example"']],
+    [
+      { ...WITH_SECRET, CHATBOTKIT_API_URL: 'http://cbk.example.com' },
+      ['CHATBOTKIT_API_URL=http://cbk.example.com', 'use https://cbk.example.com'],
+    ],
+    [
+      { AUTH_MODE: 'passthrough', CHATBOTKIT_API_URL: 'http://cbk.example.com' },
+      ['CHATBOTKIT_API_URL=http://cbk.example.com', 'callers’ tokens (AUTH_MODE=passthrough)'],
+    ],
+    [{ NODE_ENV: 'Production' }, ['NODE_ENV=Production without CHATBOTKIT_SECRET', 'set CHATBOTKIT_SECRET']],
+    [
+      { ...API_KEY_AUTH, NODE_ENV: 'production', CHATBOTKIT_API_URL: 'https://proxy.example' },
+      ['CHATBOTKIT_API_URL=https://proxy.example needs one', 'set CHATBOTKIT_SECRET'],
+    ],
+    [{ CHATBOTKIT_API_URL: 'https://proxy.example' }, ['CHATBOTKIT_API_URL=https://proxy.example', 'set AUTH_MODE to']],
+    [
+      { CHATBOTKIT_SECRET: SECRET },
+      ['CHATBOTKIT_SECRET is set but AUTH_MODE is not', 'set AUTH_MODE to jwt or api-key'],
+    ],
+    [
+      { CHATBOTKIT_SECRET: SECRET, AUTH_MODE: 'none', NODE_ENV: 'PRODUCTION' },
+      ['AUTH_MODE=none with NODE_ENV=PRODUCTION', 'set AUTH_MODE to jwt, api-key or passthrough'],
+    ],
+    [{ CHATBOTKIT_SECRET: SECRET, AUTH_MODE: 'passthrough' }, ['AUTH_MODE=passthrough', 'unset CHATBOTKIT_SECRET']],
+    [{ AUTH_MODE: 'magic' }, ['AUTH_MODE must be one of', '(got "magic")']],
+    [{ AUTH_MODE: 'api-key' }, ['AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES', 'set it to']],
+    [{ AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: 'my-raw-api-key' }, ['GATEWAY_API_KEY_HASHES must hold']],
+    [{ ...JWT_AUTH, JWT_SECRET: undefined }, ['AUTH_MODE=jwt needs JWT_JWKS_URL', 'set one']],
+    [{ ...JWT_AUTH, JWT_SECRET, JWT_JWKS_URL: JWKS }, [`JWT_JWKS_URL=${JWKS}`, 'JWT_SECRET hidden', 'unset one']],
+    [{ ...JWT_AUTH, JWT_SECRET: 'too-short-secret' }, ['JWT_SECRET must be at least 32 bytes (it has 16)']],
+    [
+      { ...JWT_AUTH, JWT_SECRET: undefined, JWT_JWKS_URL: 'http://issuer.example/jwks' },
+      ['JWT_JWKS_URL=http://issuer.example/jwks', 'use https://issuer.example/jwks'],
+    ],
+    [
+      { ...JWT_AUTH, JWT_SECRET, NODE_ENV: 'production', CHATBOTKIT_SECRET: SECRET },
+      ['JWT_SECRET', 'NODE_ENV=production', 'set JWT_JWKS_URL'],
+    ],
+    [{ ...JWT_AUTH, JWT_ISSUER: undefined }, ['AUTH_MODE=jwt needs JWT_ISSUER', 'set it']],
+    [
+      { REDIS_URL: 'http://:redis-pw-77@cache:6379' },
+      ['REDIS_URL must start with redis://', '"http://:***@cache:6379"'],
+    ],
+    [{ REDIS_URL: 'default:redis-pw-77@cache:6379' }, ['"default:***@cache:6379"']],
+    [{ CHATBOTKIT_RUNAS_USER_ID: 'user\u0001x' }, ['CHATBOTKIT_RUNAS_USER_ID', '(got "user\\u0001x")']],
+    [{ CHATBOTKIT_TIMEZONE: 'Mars/Olympus' }, ['(got "Mars/Olympus")']],
+    [{ HOST: 'example.com' }, ['HOST must be', '(got "example.com")']],
+    [{ CORS_ORIGINS: 'https://a.example, *' }, ['CORS_ORIGINS must list origins', '(got "*")']],
+    [{ GRAPHIQL: 'maybe' }, ['GRAPHIQL must be true or false (got "maybe")']],
+    [{ PERSISTED_OPERATIONS_FILE: '/nonexistent/ops.json' }, ['(got "/nonexistent/ops.json")']],
+  ])('%j starts with a variable it set, shows its value and never a secret', (env, shows) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    const [problem = ''] = problems;
+    for (const text of shows) expect(problem).toContain(text);
+    // It names first a variable the user set: never one left unset as if it had been.
+    expect(Object.keys(env).filter((name) => env[name] !== undefined)).toContain(/^[A-Z_]+/.exec(problem)?.[0]);
+    for (const secret of [SECRET, JWT_SECRET, 'too-short-secret', 'hunter2', 'redis-pw-77', 'my-raw-api-key']) {
+      expect(problem).not.toContain(secret);
+    }
+  });
+});
+
+describe('NODE_ENV', () => {
+  const PRODUCTION_READY = { ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk' };
+
+  it.each(['production', 'Production', 'PRODUCTION'])('means production as %s, in any case', (value) => {
+    const config = loadConfig({ ...PRODUCTION_READY, NODE_ENV: value });
+    expect(config).toMatchObject({ production: true, limits: { graphiql: false, introspection: false } });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('means development as Development, with pretty logs', () => {
+    expect(loadConfig({ NODE_ENV: 'Development' })).toMatchObject({ production: false, logFormat: 'pretty' });
+  });
+
+  it.each(['prod', 'staging'])(
+    'runs %s as not production, with one warning naming it and the accepted values',
+    (value) => {
+      const config = loadConfig({ ...PRODUCTION_READY, NODE_ENV: value });
+      expect(config).toMatchObject({ production: false, logFormat: 'json', limits: { graphiql: true } });
+      expect(config.warnings).toEqual([
+        `NODE_ENV=${value} is not one of production, development, test: running as not production, so GraphiQL ` +
+          'and introspection are on and production’s refusals are off; set NODE_ENV=production for production',
+      ]);
+    },
+  );
+
+  it('takes test without a warning', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).warnings).toEqual([]);
   });
 });
