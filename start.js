@@ -3,7 +3,9 @@
 // development and the compiled build (`npm run build`, dist/) with NODE_ENV=production.
 // The image runs dist/server.js itself. It reads NODE_ENV here, before the configuration
 // exists, only to choose which of the two to load; the configuration reads it again.
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const NAME = 'chatbotkit-session-gateway';
 const wanted = readFileSync(new URL('.nvmrc', import.meta.url), 'utf8').trim();
@@ -16,11 +18,36 @@ if (process.versions.node.split('.')[0] !== wanted) {
 }
 
 const production = process.env.NODE_ENV?.trim().toLowerCase() === 'production';
+const sources = new URL('src/', import.meta.url);
 const compiled = new URL('dist/server.js', import.meta.url);
+if (production && existsSync(sources) && !builtAfter(sources)) build();
 if (production && !existsSync(compiled)) {
   refuse('NODE_ENV=production runs the compiled build, and dist/ has none: run `npm run build` first');
 }
 await import(production ? compiled.href : new URL('src/server.ts', import.meta.url).href);
+
+/** Whether dist/ was compiled after the last change to the sources: never run a stale build. */
+function builtAfter(folder) {
+  if (!existsSync(compiled)) return false;
+  const builtAt = statSync(compiled).mtimeMs;
+  const files = readdirSync(folder, { recursive: true }).map((name) => new URL(name, folder));
+  return files.every((file) => statSync(file).mtimeMs <= builtAt);
+}
+
+/** `npm run build`, when a checkout has the compiler; a production-only install has not. */
+function build() {
+  const tsc = new URL('node_modules/typescript/bin/tsc', import.meta.url);
+  if (!existsSync(tsc)) {
+    refuse(
+      'NODE_ENV=production runs the compiled build, and dist/ is missing or older than src/: ' +
+        'run `npm run build` where the dev dependencies are installed',
+    );
+  }
+  console.error(`${NAME}: compiling src/ to dist/ (dist/ is missing or older than src/)`);
+  const tsconfig = fileURLToPath(new URL('tsconfig.build.json', import.meta.url));
+  const result = spawnSync(process.execPath, [fileURLToPath(tsc), '-p', tsconfig], { stdio: 'inherit' });
+  if (result.status !== 0) refuse("`npm run build` failed: see the compiler's messages above");
+}
 
 function refuse(line) {
   console.error(`${NAME}: ${line}`);

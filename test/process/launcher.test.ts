@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +16,10 @@ afterAll(() => {
 });
 
 /** A checkout with start.js and what it reads, plus the named parts of this one (linked, not copied). */
-function checkout(parts: readonly ('src' | 'dist' | 'node_modules')[]): string {
+function checkout(parts: readonly ('src' | 'dist' | 'node_modules')[], files: readonly string[] = []): string {
   const tree = mkdtempSync(join(tmpdir(), 'gateway-checkout-'));
   trees.push(tree);
-  for (const file of ['start.js', '.nvmrc', 'package.json']) copyFileSync(join(ROOT, file), join(tree, file));
+  for (const file of ['start.js', '.nvmrc', 'package.json', ...files]) copyFileSync(join(ROOT, file), join(tree, file));
   for (const part of parts) symlinkSync(join(ROOT, part), join(tree, part));
   return tree;
 }
@@ -97,12 +97,32 @@ describe('npm start in development and in production', () => {
     }
   });
 
-  it('says to build first when NODE_ENV=production finds no build', async () => {
-    const server = runServer({ NODE_ENV: 'production' }, [], { cwd: checkout(['src', 'node_modules']) });
+  it('compiles first when NODE_ENV=production finds no build, or one older than the sources', async () => {
+    const tree = checkout(['src', 'node_modules'], ['tsconfig.json', 'tsconfig.build.json']);
+    const env = {
+      NODE_ENV: 'production',
+      CHATBOTKIT_SECRET: 'sk_test',
+      AUTH_MODE: 'api-key',
+      GATEWAY_API_KEY_HASHES: 'a'.repeat(64),
+    };
+    for (const round of ['no build', 'a stale build']) {
+      if (round === 'a stale build') utimesSync(join(tree, 'dist', 'server.js'), 0, 0);
+      const server = await startServerProcess(env, { cwd: tree });
+      try {
+        expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+        expect(server.output(), round).toContain('compiling src/ to dist/');
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    }
+  });
+
+  it('says to build first when NODE_ENV=production finds no build and no compiler', async () => {
+    const server = runServer({ NODE_ENV: 'production' }, [], { cwd: checkout(['src']) });
     expect(await server.exited).toBe(1);
     expect(server.output()).toBe(
-      'chatbotkit-session-gateway: NODE_ENV=production runs the compiled build, and dist/ has none: ' +
-        'run `npm run build` first\n',
+      'chatbotkit-session-gateway: NODE_ENV=production runs the compiled build, and dist/ is missing or older ' +
+        'than src/: run `npm run build` where the dev dependencies are installed\n',
     );
   });
 });
