@@ -28,6 +28,8 @@ export interface Config extends ChatBotKitOptions, ObservabilityOptions {
   proxies: ProxyOptions;
   /** Problems that do not stop the gateway but that operators must see at start. */
   warnings: readonly string[];
+  /** Every secret the variables hold, in each form a log line may carry it: the logger scrubs them all. */
+  secrets: readonly string[];
 }
 
 /** Every problem found in the environment, one line each. */
@@ -50,7 +52,7 @@ export function loadProcessConfig(overrides: Environment = {}): Readonly<Config>
 
 /** Reads the environment once, at start; nothing else in the service reads `process.env`. */
 export function loadConfig(env: Environment): Readonly<Config> {
-  const { values, problems, reported } = parseEnvironment(VARIABLES, env);
+  const { values, problems, reported, secrets } = parseEnvironment(VARIABLES, env);
   const found: Findings = { problems, warnings: [], reported };
   const mode = nodeEnv(values.NODE_ENV, found);
   const production = mode === 'production';
@@ -93,6 +95,7 @@ export function loadConfig(env: Environment): Readonly<Config> {
     },
     proxies: { trusted: values.TRUSTED_PROXIES, header: values.TRUSTED_PROXY_HEADER },
     warnings: found.warnings,
+    secrets,
   };
   if (found.problems.length > 0) throw new ConfigError(found.problems);
   return Object.freeze(config);

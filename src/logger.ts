@@ -6,7 +6,10 @@ import { activeTraceIds } from './observability/tracing.ts';
 export interface LoggerOptions {
   /** `pretty` for a terminal (pino-pretty, a dev dependency); default JSON lines. */
   format?: 'json' | 'pretty';
-  /** Values that must never appear in a log line, whatever carries them (an error message, an echoed body). */
+  /**
+   * Values that must never appear in a log line, whatever carries them (an error message, an echoed
+   * body): the configuration's `secrets`. Each must be long enough not to occur in ordinary text.
+   */
   scrub?: readonly (string | undefined)[];
   /** Where lines go. Default stdout. */
   destination?: DestinationStream;
@@ -15,8 +18,9 @@ export interface LoggerOptions {
 const NO_TRACE = {};
 
 /**
- * JSON lines. Two lines of defence behind the first (the code never hands the secret or a
- * session token to the logger): key-based redaction, and value-based scrubbing of each line.
+ * JSON lines. Three lines of defence behind the first (the code never hands a secret or a
+ * session token to the logger): key-based redaction, errors serialized without a Redis
+ * command's arguments, and value-based scrubbing of each line.
  * Pretty lines need pino-pretty, a dev dependency: where it is not installed (the image), JSON
  * lines and one warning saying so.
  */
@@ -33,7 +37,7 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
 }
 
 function createPino(level: LogLevel, { scrub = [], destination, format = 'json' }: LoggerOptions): Logger {
-  const secrets = scrub.filter((value): value is string => Boolean(value));
+  const secrets = scrubbedForms(scrub);
   return pino(
     {
       level,
@@ -54,16 +58,44 @@ function createPino(level: LogLevel, { scrub = [], destination, format = 'json' 
           'headers.authorization',
           '*.headers.authorization',
         ],
-        censor: '[redacted]',
+        censor: REDACTED,
       },
-      ...(secrets.length > 0 && {
-        hooks: {
-          streamWrite: (line: string) => secrets.reduce((text, secret) => text.replaceAll(secret, '[redacted]'), line),
-        },
-      }),
+      serializers: { err: serializeError },
+      ...(secrets.length > 0 && { hooks: { streamWrite: (line: string) => scrubLine(line, secrets) } }),
     },
     destination ?? (format === 'json' ? batchedStdout() : undefined),
   );
+}
+
+const REDACTED = '[redacted]';
+
+/**
+ * Each value as written, and as a JSON line carries it (quotes, backslashes and control characters
+ * escaped); longest first, so that no shorter value breaks up a longer one before it is replaced.
+ */
+function scrubbedForms(values: readonly (string | undefined)[]): string[] {
+  const forms = values
+    .filter((value): value is string => Boolean(value))
+    .flatMap((value) => [value, JSON.stringify(value).slice(1, -1)]);
+  return [...new Set(forms)].sort((a, b) => b.length - a.length);
+}
+
+function scrubLine(line: string, secrets: readonly string[]): string {
+  let scrubbed = line;
+  // `includes` first: most lines hold no secret, and it is cheaper than a replacement that finds none.
+  for (const secret of secrets) if (scrubbed.includes(secret)) scrubbed = scrubbed.replaceAll(secret, REDACTED);
+  return scrubbed;
+}
+
+/**
+ * pino's error serializer, without the arguments of a Redis command: an ioredis error carries
+ * the command that failed, and the `AUTH` (or `HELLO … AUTH`) that Redis refused holds the password.
+ */
+function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  const command = serialized?.['command'];
+  if (command === null || typeof command !== 'object') return serialized;
+  return { ...serialized, command: { name: (command as { name?: unknown }).name } };
 }
 
 /** Whether a package resolves from here, as pino resolves a transport's target. */

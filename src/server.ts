@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const tracing = config.tracing ? await startTracing() : undefined;
   const logger = createLogger(config.logLevel, {
     format: config.logFormat,
-    scrub: [config.upstream.kind === 'http' ? config.upstream.secret : undefined],
+    scrub: config.secrets,
   });
   for (const warning of config.warnings) logger.warn(warning);
 
@@ -151,8 +151,8 @@ function serve(app: App, config: Readonly<Config>, logger: Logger, service: Serv
     response.on('close', () => inFlight.delete(response));
     app.handle(request, response);
   });
-  server.on('error', (error) => {
-    logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    logger.fatal({ address: config.host, port: config.port, code: error.code }, listenProblem(error, config));
     logger.flush(() => process.exit(1));
   });
   server.listen(config.port, config.host, () => {
@@ -177,6 +177,21 @@ function serve(app: App, config: Readonly<Config>, logger: Logger, service: Serv
     clearTimeout(deadline);
   };
   return { drain };
+}
+
+/** One line and no stack: what could not be bound, why, and what to do about it. */
+function listenProblem({ code, message }: NodeJS.ErrnoException, { host, port }: Readonly<Config>): string {
+  const where = `cannot listen on ${host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `${where}: the port is already in use; stop what listens there, or set PORT (or --port) to a free port`;
+    case 'EACCES':
+      return `${where}: permission denied (ports below 1024 need privileges); set PORT (or --port) to 1024 or above`;
+    case 'EADDRNOTAVAIL':
+      return `${where}: this host has no such address; set HOST to one of its addresses, 0.0.0.0 or ::`;
+    default:
+      return `${where}: ${message}`;
+  }
 }
 
 function upstreamKind(config: Config): UpstreamKind {

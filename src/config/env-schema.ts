@@ -26,7 +26,10 @@ export interface VariableDoc {
   description: string;
 }
 
-type Facts = Partial<Omit<VariableDoc, 'name' | 'description'>>;
+/** What a value holds that must never reach a log line, in each form a line may carry it. */
+export type SecretsOf = (value: string) => readonly string[];
+
+type Facts = Partial<Omit<VariableDoc, 'name' | 'description'>> & { secretsOf?: SecretsOf };
 
 const facts = (schema: v.GenericSchema): Facts => v.getMetadata(schema as v.SchemaWithPipe<[v.GenericSchema]>);
 
@@ -62,11 +65,17 @@ export function withoutDefault<T>(
 export function parseEnvironment<TEntries extends v.ObjectEntries>(
   schema: v.ObjectSchema<TEntries, undefined>,
   env: Environment,
-): { values: v.InferOutput<typeof schema>; problems: string[]; reported: ReadonlySet<string> } {
+): {
+  values: v.InferOutput<typeof schema>;
+  problems: string[];
+  reported: ReadonlySet<string>;
+  secrets: readonly string[];
+} {
   const input: Record<string, string | undefined> = {};
   for (const name of Object.keys(schema.entries)) input[name] = env[name]?.trim() || undefined;
+  const secrets = secretsIn(schema, input);
   const first = v.safeParse(schema, input);
-  if (first.success) return { values: first.output, problems: [], reported: new Set() };
+  if (first.success) return { values: first.output, problems: [], reported: new Set(), secrets };
   const problems: string[] = [];
   const reported = new Set<string>();
   for (const issue of first.issues) {
@@ -76,7 +85,16 @@ export function parseEnvironment<TEntries extends v.ObjectEntries>(
     input[name] = undefined;
   }
   // Defaults are checked by the same schema, so this parse fails only on a bad default: a bug.
-  return { values: v.parse(schema, input), problems, reported };
+  return { values: v.parse(schema, input), problems, reported, secrets };
+}
+
+/** Every secret the set variables hold: each kind of value says what of it is secret (`secretsOf`). */
+function secretsIn(schema: v.ObjectSchema<v.ObjectEntries, undefined>, input: Environment): string[] {
+  return Object.entries(schema.entries).flatMap(([name, variable]) => {
+    const value = input[name];
+    const { secretsOf } = facts(variable);
+    return value === undefined || secretsOf === undefined ? [] : secretsOf(value);
+  });
 }
 
 /** The table of variables, in the schema's order, from the descriptions and metadata above. */

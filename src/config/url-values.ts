@@ -1,9 +1,10 @@
 import * as v from 'valibot';
 import type { Value } from './env-schema.ts';
+import { MIN_SCRUBBED_LENGTH, urlPasswordProblem, urlSecrets } from './secret-values.ts';
 
 /*
  * The URL kinds of value. A refusal shows the URL as set, with any password in its user
- * information hidden.
+ * information hidden; the kinds that may carry credentials say so (`secretsOf`), for the logs.
  */
 
 /** An absolute http(s) URL without credentials, query or fragment. */
@@ -70,13 +71,34 @@ function hidePassword(value: string): string {
   return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?[^/?#@:]*):[^/?#@]*@/i, '$1:***@');
 }
 
+const PASSWORD_LENGTH = `a password, if any, of ${MIN_SCRUBBED_LENGTH} characters or more`;
+
 export function redisUrl(): Value<string> {
+  return urlWithCredentials(
+    (value) => (/^rediss?:\/\/./.test(value) ? undefined : 'must start with redis:// or rediss://'),
+    { type: 'URL', allowed: `redis:// or rediss://; ${PASSWORD_LENGTH}` },
+  );
+}
+
+/** An OTLP collector's URL, which the OpenTelemetry SDK reads itself; it may carry credentials. */
+export function otlpEndpoint(): Value<string> {
+  return urlWithCredentials(() => undefined, { type: 'URL', allowed: `any; ${PASSWORD_LENGTH}` });
+}
+
+/** A URL whose user information, if any, is secret: scrubbed from the logs, so refused when too short to be. */
+function urlWithCredentials(
+  schemeProblem: (value: string) => string | undefined,
+  metadata: { type: string; allowed?: string },
+): Value<string> {
   return v.pipe(
     v.string(),
-    v.regex(
-      /^rediss?:\/\/./,
-      (issue) => `must start with redis:// or rediss:// (got "${hidePassword(String(issue.input))}")`,
-    ),
-    v.metadata({ type: 'URL', allowed: 'redis:// or rediss://' }),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const shown = hidePassword(dataset.value);
+      const problem = schemeProblem(dataset.value);
+      const message = problem ? `${problem} (got "${shown}")` : urlPasswordProblem(dataset.value, shown);
+      if (message) addIssue({ message });
+    }),
+    v.metadata({ ...metadata, secretsOf: urlSecrets }),
   );
 }

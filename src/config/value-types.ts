@@ -126,18 +126,6 @@ export function sha256Digests(): Value<string[]> {
   });
 }
 
-export function secret(minBytes = 1): Value<string> {
-  return v.pipe(
-    v.string(),
-    // The value itself is never shown, only its length.
-    v.check(
-      (value) => Buffer.byteLength(value) >= minBytes,
-      (issue) => `must be at least ${minBytes} bytes (it has ${Buffer.byteLength(String(issue.input))})`,
-    ),
-    v.metadata({ type: 'secret', ...(minBytes > 1 && { allowed: `at least ${minBytes} bytes` }) }),
-  );
-}
-
 /** A path to a file that `read` turns into a value, or into `undefined` when it cannot. */
 export function file<T>(read: (path: string) => T | undefined, problem: (path: string) => string): Value<T> {
   return v.pipe(

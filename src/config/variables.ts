@@ -6,7 +6,8 @@ import { readPersistedOperations } from '../limits/options.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../observability/options.ts';
 import { withDefault, withoutDefault } from './env-schema.ts';
 import { NODE_ENVS } from './policy.ts';
-import { apiBaseUrl, httpUrl, redisUrl } from './url-values.ts';
+import { otlpHeaders, secret } from './secret-values.ts';
+import { apiBaseUrl, httpUrl, otlpEndpoint, redisUrl } from './url-values.ts';
 import {
   boolean,
   file,
@@ -15,7 +16,6 @@ import {
   list,
   oneOf,
   origins,
-  secret,
   sha256Digests,
   text,
   timeZone,
@@ -54,7 +54,7 @@ export const VARIABLES = v.object({
     description: 'Prefixes every conversation id must start with, for every caller',
   }),
 
-  CHATBOTKIT_SECRET: withoutDefault(secret(), {
+  CHATBOTKIT_SECRET: withoutDefault(secret({ header: true }), {
     shown: 'none: the built-in emulator mints sessions',
     description: 'ChatBotKit API secret; when set, sessions come from ChatBotKit',
   }),
@@ -122,7 +122,7 @@ export const VARIABLES = v.object({
   JWT_JWKS_URL: withoutDefault(httpUrl(), {
     description: 'With jwt: the issuer’s key set (https, or http to loopback)',
   }),
-  JWT_SECRET: withoutDefault(secret(32), {
+  JWT_SECRET: withoutDefault(secret({ minBytes: 32 }), {
     description: 'With jwt, development only: a shared HS256 secret, instead of JWT_JWKS_URL',
   }),
   JWT_ISSUER: withoutDefault(text(), { shown: 'none (required with jwt)', description: 'The expected iss claim' }),
@@ -201,11 +201,17 @@ export const VARIABLES = v.object({
     shown: 'pretty with NODE_ENV=development, else json',
     description: 'pretty needs the pino-pretty dev dependency (not in the image)',
   }),
-  OTEL_EXPORTER_OTLP_ENDPOINT: withoutDefault(text('URL'), {
+  OTEL_EXPORTER_OTLP_ENDPOINT: withoutDefault(otlpEndpoint(), {
     description: 'OTLP collector; setting it turns tracing on (the SDK reads the other OTEL_* variables)',
   }),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: withoutDefault(text('URL'), {
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: withoutDefault(otlpEndpoint(), {
     description: 'OTLP collector for traces only; setting it turns tracing on',
+  }),
+  OTEL_EXPORTER_OTLP_HEADERS: withoutDefault(otlpHeaders(), {
+    description: 'Headers sent to the collector, read by the SDK; named here so that the logs are scrubbed of them',
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: withoutDefault(otlpHeaders(), {
+    description: 'Headers sent to the traces collector, read by the SDK; scrubbed from the logs likewise',
   }),
   OTEL_TRACES_EXPORTER: withoutDefault(text(), {
     description: 'Trace exporter, e.g. otlp or console; none turns tracing off',

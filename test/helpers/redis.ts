@@ -25,18 +25,25 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-/** A real, throw-away `redis-server` on a free loopback port: no persistence, its own temp directory. */
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * A real, throw-away `redis-server` on a free loopback port: no persistence, its own temp directory.
+ * With `password`, it refuses clients that do not authenticate with it (`--requirepass`).
+ */
+export async function startRedis({ password }: { password?: string } = {}): Promise<TestRedis> {
   if (!REDIS_SERVER) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
-  const binary = REDIS_SERVER;
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'test-redis-'));
-  let child = await launch(binary, port, dir);
+  const args = [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    ...(password === undefined ? [] : ['--requirepass', password]),
+  ];
+  const binary = REDIS_SERVER;
+  let child = await launch(binary, args);
   return {
     url: `redis://127.0.0.1:${port}`,
     stop: () => terminate(child),
     start: async () => {
-      child = await launch(binary, port, dir);
+      child = await launch(binary, args);
     },
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
@@ -70,14 +77,8 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts redis-server and resolves once it logs that it accepts connections. */
-async function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+async function launch(binary: string, args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const look = (chunk: Buffer): void => {

@@ -303,9 +303,9 @@ describe('CONVERSATION_ID_PREFIXES', () => {
 
 describe('starting without a safe auth mode', () => {
   it('refuses to start with CHATBOTKIT_SECRET and no AUTH_MODE, and says why', async () => {
-    const server = runServer({ CHATBOTKIT_SECRET: 'sk-test-1' });
+    const server = runServer({ CHATBOTKIT_SECRET: 'sk-test-0123456789abcdef' });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('CHATBOTKIT_SECRET is set but AUTH_MODE is not');
-    expect(server.output()).not.toContain('sk-test-1');
+    expect(server.output()).not.toContain('sk-test-0123456789abcdef');
   });
 });

@@ -94,7 +94,7 @@ function readmeDocker() {
 // `-e NAME` passes the reader's own value; these are the test's.
 const API_KEY = 'key_image_test';
 const FROM_THE_SHELL: Record<string, string> = {
-  CHATBOTKIT_SECRET: 'sk_image_test',
+  CHATBOTKIT_SECRET: 'sk_image_test_0123456789',
   GATEWAY_API_KEY_HASHES: createHash('sha256').update(API_KEY).digest('hex'),
 };
 

@@ -233,7 +233,11 @@ describe.each(PRODUCTION_EXAMPLES)('the production example %s', (file, expected)
     const config = loadConfig(env);
     expect(config.production).toBe(true);
     expect(config.auth.mode).toBe(expected.mode);
-    expect(config.upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: 'replace-me' });
+    expect(config.upstream).toEqual({
+      kind: 'http',
+      baseUrl: 'https://api.chatbotkit.com',
+      secret: 'replace-me-with-your-chatbotkit-secret',
+    });
     expect(config.host).toBe(expected.host);
     expect(config.limits).toMatchObject({ graphiql: false, introspection: false });
     expect(config.warnings).toEqual([]);

@@ -5,14 +5,43 @@ import { runServer, startServerProcess } from '../helpers/process.ts';
 import { sessionForRoute, startScriptedUpstream } from '../helpers/upstream.ts';
 
 describe('npm start and its configuration', () => {
-  it('makes the process exit 1 with one clear line when the port is taken', async () => {
+  it('makes the process exit 1 with one clear line and no stack when the port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as AddressInfo;
     const server = runServer({ PORT: String(port) });
     expect(await server.exited).toBe(1);
-    expect(server.output()).toContain(`cannot listen on 127.0.0.1:${port}`);
+    const [line, ...others] = server
+      .output()
+      .split('\n')
+      .filter((text) => text.includes('"level":60'));
+    expect(others).toEqual([]);
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      address: '127.0.0.1',
+      port,
+      code: 'EADDRINUSE',
+      msg:
+        `cannot listen on 127.0.0.1:${port}: the port is already in use; stop what listens there, ` +
+        'or set PORT (or --port) to a free port',
+    });
+    expect(server.output()).not.toContain('"stack"');
     blocker.close();
+  });
+
+  it('refuses a CHATBOTKIT_SECRET that cannot be sent as a header, in one line that never shows it', async () => {
+    const secret = 'sk-4c2f9a7e1b03\nd58e6f1a';
+    const server = runServer({
+      CHATBOTKIT_SECRET: secret,
+      AUTH_MODE: 'api-key',
+      GATEWAY_API_KEY_HASHES: 'a'.repeat(64),
+    });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain(
+      'CHATBOTKIT_SECRET must be printable ASCII without spaces, as it is sent in the Authorization header, and ' +
+        'has a line break at position 16: set the secret exactly as ChatBotKit shows it, on one line\n',
+    );
+    for (const part of secret.split('\n')) expect(server.output()).not.toContain(part);
+    expect(server.output()).not.toMatch(/^\s+at /m);
   });
 
   it('makes the process print each problem and exit with code 1', async () => {

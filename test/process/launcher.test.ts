@@ -84,7 +84,7 @@ describe('npm start in development and in production', () => {
     const server = await startServerProcess(
       {
         NODE_ENV: 'production',
-        CHATBOTKIT_SECRET: 'sk_test',
+        CHATBOTKIT_SECRET: 'sk_test_0123456789abcdef',
         AUTH_MODE: 'api-key',
         GATEWAY_API_KEY_HASHES: 'a'.repeat(64),
       },
@@ -101,7 +101,7 @@ describe('npm start in development and in production', () => {
     const tree = checkout(['src', 'node_modules'], ['tsconfig.json', 'tsconfig.build.json']);
     const env = {
       NODE_ENV: 'production',
-      CHATBOTKIT_SECRET: 'sk_test',
+      CHATBOTKIT_SECRET: 'sk_test_0123456789abcdef',
       AUTH_MODE: 'api-key',
       GATEWAY_API_KEY_HASHES: 'a'.repeat(64),
     };

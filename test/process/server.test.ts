@@ -236,6 +236,17 @@ describe('the logger', () => {
     expect(lines.join('')).not.toMatch(/tok-nested-1|sk-nested-2|tok-top-3/);
     expect(lines.join('')).toContain('[redacted]');
   });
+
+  it('scrubs a secret also in the form a JSON line escapes it to', () => {
+    const secret = 'jwt "shared" secret \\ with quotes';
+    const lines: string[] = [];
+    const logger = createLogger('info', {
+      scrub: [secret],
+      destination: { write: (line: string) => void lines.push(line) },
+    });
+    logger.warn({ detail: `the issuer answered: ${secret}` }, 'x');
+    expect(lines.join('')).toContain('"detail":"the issuer answered: [redacted]"');
+  });
 });
 
 describe('graceful shutdown under load', () => {

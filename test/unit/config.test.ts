@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 
 const KEY_HASH = 'a'.repeat(64);
+// As long as a real secret: shorter ones are refused, as the logs could not be scrubbed of them.
+const CBK_SECRET = 'sk-test-0123456789abcdef';
 const API_KEY_AUTH = { AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: KEY_HASH };
 
 const JWT_AUTH = {
@@ -60,17 +62,18 @@ describe('configuration', () => {
       },
       proxies: { trusted: [], header: 'x-forwarded-for' },
       warnings: [],
+      secrets: [],
     });
   });
 
   it('switches to the ChatBotKit API when a secret is set', () => {
     const config = loadConfig({
       ...API_KEY_AUTH,
-      CHATBOTKIT_SECRET: 'sk-1',
+      CHATBOTKIT_SECRET: CBK_SECRET,
       CHATBOTKIT_RUNAS_USER_ID: 'u1',
       CHATBOTKIT_TIMEZONE: 'Asia/Tokyo',
     });
-    expect(config.upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: 'sk-1' });
+    expect(config.upstream).toEqual({ kind: 'http', baseUrl: 'https://api.chatbotkit.com', secret: CBK_SECRET });
     expect(config).toMatchObject({ runAsUserId: 'u1', timezone: 'Asia/Tokyo' });
   });
 
@@ -98,12 +101,12 @@ describe('configuration', () => {
       /^CHATBOTKIT_API_URL must not carry credentials/,
     ],
     [
-      { ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://cbk.example.com', CHATBOTKIT_SECRET: 's' },
+      { ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://cbk.example.com', CHATBOTKIT_SECRET: CBK_SECRET },
       /^CHATBOTKIT_API_URL=http:\/\/[^ ]+ is plain http to another host: CHATBOTKIT_SECRET would cross/,
     ],
     [{ NODE_ENV: 'production' }, /^NODE_ENV=production without CHATBOTKIT_SECRET: refusing to serve sessions from/],
     [
-      { ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://127.attacker.example', CHATBOTKIT_SECRET: 's' },
+      { ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://127.attacker.example', CHATBOTKIT_SECRET: CBK_SECRET },
       /^CHATBOTKIT_API_URL=http:\/\/[^ ]+ is plain http to another host: CHATBOTKIT_SECRET would cross/,
     ],
     [{ HOST: '999.1.1.1' }, /^HOST must be an IP address/],
@@ -112,7 +115,7 @@ describe('configuration', () => {
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, /^CORS_ORIGINS must list origins/],
     [{ CORS_ORIGINS: '*' }, /^CORS_ORIGINS must list origins/],
     [
-      { CHATBOTKIT_SECRET: 'sk' },
+      { CHATBOTKIT_SECRET: CBK_SECRET },
       /^CHATBOTKIT_SECRET is set but AUTH_MODE is not: anyone who reaches the gateway could mint sessions/,
     ],
     [
@@ -121,11 +124,11 @@ describe('configuration', () => {
     ],
     [{ AUTH_MODE: 'magic' }, /^AUTH_MODE must be one of jwt, api-key, passthrough, none/],
     [
-      { AUTH_MODE: 'none', NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk' },
+      { AUTH_MODE: 'none', NODE_ENV: 'production', CHATBOTKIT_SECRET: CBK_SECRET },
       /^AUTH_MODE=none with NODE_ENV=production: refusing/,
     ],
     [
-      { AUTH_MODE: 'passthrough', CHATBOTKIT_SECRET: 'sk' },
+      { AUTH_MODE: 'passthrough', CHATBOTKIT_SECRET: CBK_SECRET },
       /^AUTH_MODE=passthrough forwards each caller’s own ChatBotKit token: unset CHATBOTKIT_SECRET/,
     ],
     [{ AUTH_MODE: 'api-key' }, /^AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES/],
@@ -135,7 +138,7 @@ describe('configuration', () => {
     ],
     [{ ...JWT_AUTH, JWT_SECRET: undefined }, /^AUTH_MODE=jwt needs JWT_JWKS_URL .* or, in development, JWT_SECRET/],
     [{ ...JWT_AUTH, JWT_JWKS_URL: 'https://issuer.example/jwks' }, /^AUTH_MODE=jwt takes one of JWT_JWKS_URL and/],
-    [{ ...JWT_AUTH, JWT_SECRET: 'short' }, /^JWT_SECRET must be at least 32 bytes/],
+    [{ ...JWT_AUTH, JWT_SECRET: 'x'.repeat(20) }, /^JWT_SECRET must be at least 32 bytes/],
     [{ ...JWT_AUTH, JWT_ISSUER: undefined }, /^AUTH_MODE=jwt needs JWT_ISSUER/],
     [{ ...JWT_AUTH, JWT_AUDIENCE: undefined }, /^AUTH_MODE=jwt needs JWT_AUDIENCE/],
     [
@@ -143,7 +146,7 @@ describe('configuration', () => {
       /^JWT_JWKS_URL=http:\/\/issuer.example\/jwks must use https/,
     ],
     [
-      { ...JWT_AUTH, NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk' },
+      { ...JWT_AUTH, NODE_ENV: 'production', CHATBOTKIT_SECRET: CBK_SECRET },
       /^JWT_SECRET \(a shared HS256 secret\) is for development/,
     ],
     [{ GRAPHIQL: 'maybe' }, /^GRAPHIQL must be true or false/],
@@ -165,11 +168,11 @@ describe('configuration', () => {
   });
 
   it('turns GraphiQL and introspection off in production unless asked for', () => {
-    const production = loadConfig({ NODE_ENV: 'production', CHATBOTKIT_SECRET: 's', ...API_KEY_AUTH });
+    const production = loadConfig({ NODE_ENV: 'production', CHATBOTKIT_SECRET: CBK_SECRET, ...API_KEY_AUTH });
     expect(production.limits).toMatchObject({ graphiql: false, introspection: false });
     const explicit = loadConfig({
       NODE_ENV: 'production',
-      CHATBOTKIT_SECRET: 's',
+      CHATBOTKIT_SECRET: CBK_SECRET,
       ...API_KEY_AUTH,
       GRAPHIQL: 'true',
       INTROSPECTION: '1',
@@ -178,7 +181,7 @@ describe('configuration', () => {
   });
 
   it('warns, but starts, with AUTH_MODE=none in front of a real upstream outside production', () => {
-    expect(loadConfig({ AUTH_MODE: 'none', CHATBOTKIT_SECRET: 'sk' }).warnings).toEqual([
+    expect(loadConfig({ AUTH_MODE: 'none', CHATBOTKIT_SECRET: CBK_SECRET }).warnings).toEqual([
       'AUTH_MODE=none: anyone who can reach the gateway can mint sessions',
     ]);
   });
@@ -213,10 +216,10 @@ describe('configuration', () => {
 
   it('allows plain http to a loopback upstream with a secret (a local proxy or emulator)', () => {
     expect(
-      problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://127.0.0.1:9000', CHATBOTKIT_SECRET: 's' }),
+      problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://127.0.0.1:9000', CHATBOTKIT_SECRET: CBK_SECRET }),
     ).toEqual([]);
     expect(
-      problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://localhost:9000', CHATBOTKIT_SECRET: 's' }),
+      problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_API_URL: 'http://localhost:9000', CHATBOTKIT_SECRET: CBK_SECRET }),
     ).toEqual([]);
   });
 
@@ -245,7 +248,7 @@ describe('configuration', () => {
   });
 
   it('reports a bad value once, without the problems that would follow from it', () => {
-    expect(problemsOf({ AUTH_MODE: 'magic', CHATBOTKIT_SECRET: 'sk' })).toHaveLength(1);
+    expect(problemsOf({ AUTH_MODE: 'magic', CHATBOTKIT_SECRET: CBK_SECRET })).toHaveLength(1);
     expect(problemsOf({ UPSTREAM_TIMEOUT_MS: 'soon', UPSTREAM_CONNECT_TIMEOUT_MS: '5000' })).toHaveLength(1);
   });
 
@@ -267,10 +270,10 @@ describe('CHATBOTKIT_API_URL', () => {
     'https://proxy.example/chatbotkit/api/v1',
     'https://proxy.example/v1',
   ])('accepts %s: an origin, or where the /v1 routes start', (url) => {
-    expect(loadConfig({ ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk', CHATBOTKIT_API_URL: url }).upstream).toEqual({
+    expect(loadConfig({ ...API_KEY_AUTH, CHATBOTKIT_SECRET: CBK_SECRET, CHATBOTKIT_API_URL: url }).upstream).toEqual({
       kind: 'http',
       baseUrl: url,
-      secret: 'sk',
+      secret: CBK_SECRET,
     });
   });
 
@@ -280,7 +283,7 @@ describe('CHATBOTKIT_API_URL', () => {
     ['https://proxy.example/api/v1/conversation', 'https://proxy.example/api/v1'],
     ['https://api.chatbotkit.com/v2', 'https://api.chatbotkit.com or https://api.chatbotkit.com/v2/api/v1'],
   ])('refuses %s at start, with the URL to use instead', (url, fix) => {
-    expect(problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk', CHATBOTKIT_API_URL: url })).toEqual([
+    expect(problemsOf({ ...API_KEY_AUTH, CHATBOTKIT_SECRET: CBK_SECRET, CHATBOTKIT_API_URL: url })).toEqual([
       `CHATBOTKIT_API_URL must be the API's origin or end in /v1, where the gateway appends ` +
         `/conversation/{id}/session/create (got "${url}"): set it to ${fix}`,
     ]);
@@ -288,7 +291,7 @@ describe('CHATBOTKIT_API_URL', () => {
 });
 
 describe('every refusal', () => {
-  const SECRET = 'sk-live-7f3a9c';
+  const SECRET = 'sk-live-7f3a9c0b2e41';
   const JWT_SECRET = 'jwt-shared-secret-with-32-bytes!!';
   const WITH_SECRET = { ...API_KEY_AUTH, CHATBOTKIT_SECRET: SECRET };
   const JWKS = 'https://issuer.example/jwks';
@@ -355,6 +358,26 @@ describe('every refusal', () => {
     [{ CORS_ORIGINS: 'https://a.example, *' }, ['CORS_ORIGINS must list origins', '(got "*")']],
     [{ GRAPHIQL: 'maybe' }, ['GRAPHIQL must be true or false (got "maybe")']],
     [{ PERSISTED_OPERATIONS_FILE: '/nonexistent/ops.json' }, ['(got "/nonexistent/ops.json")']],
+    [
+      { ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk-short-9' },
+      ['CHATBOTKIT_SECRET must be at least 16 characters (it has 10), so that the logs can be scrubbed of it'],
+    ],
+    [
+      { ...API_KEY_AUTH, CHATBOTKIT_SECRET: `${SECRET}\nsk-live-second-line` },
+      ['CHATBOTKIT_SECRET must be printable ASCII', 'has a line break at position 21', 'on one line'],
+    ],
+    [
+      { ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk-live-7f3a9c0b 2e41' },
+      ['CHATBOTKIT_SECRET must be printable ASCII', 'has a space at position 17'],
+    ],
+    [
+      { REDIS_URL: 'redis://default:redis-pw-77@cache:6379' },
+      ['REDIS_URL carries a password of 11 characters (got "redis://default:***@cache:6379")', 'at least 16'],
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://gateway:hunter2@collector.example' },
+      ['OTEL_EXPORTER_OTLP_ENDPOINT carries a password of 7 characters', '"https://gateway:***@collector.example"'],
+    ],
   ])('%j starts with a variable it set, shows its value and never a secret', (env, shows) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -362,14 +385,47 @@ describe('every refusal', () => {
     for (const text of shows) expect(problem).toContain(text);
     // It names first a variable the user set: never one left unset as if it had been.
     expect(Object.keys(env).filter((name) => env[name] !== undefined)).toContain(/^[A-Z_]+/.exec(problem)?.[0]);
-    for (const secret of [SECRET, JWT_SECRET, 'too-short-secret', 'hunter2', 'redis-pw-77', 'my-raw-api-key']) {
+    const secrets = [SECRET, JWT_SECRET, 'too-short-secret', 'hunter2', 'redis-pw-77', 'my-raw-api-key', 'sk-short-9'];
+    for (const secret of [...secrets, 'sk-live-second-line', '7f3a9c0b 2e41']) {
       expect(problem).not.toContain(secret);
     }
   });
 });
 
+describe('the secrets the logs are scrubbed of', () => {
+  it('are every configured secret, in each form a log line may carry it', () => {
+    const config = loadConfig({
+      ...JWT_AUTH,
+      CHATBOTKIT_SECRET: CBK_SECRET,
+      REDIS_URL: 'redis://default:p%40ss-w0rd-2026-rotated@cache:6379',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://gateway:collector-password-8d21@collector.example',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Basic%20Z2F0ZXdheTpzZWNyZXQ=,x-dataset=sessions',
+    });
+    expect(config.secrets).toEqual(
+      expect.arrayContaining([
+        CBK_SECRET,
+        'x'.repeat(32),
+        // As the URL carries it, and as Redis receives it.
+        'p%40ss-w0rd-2026-rotated',
+        'p@ss-w0rd-2026-rotated',
+        'collector-password-8d21',
+        'Basic%20Z2F0ZXdheTpzZWNyZXQ=',
+        'Basic Z2F0ZXdheTpzZWNyZXQ=',
+      ]),
+    );
+    // Short names and values are not credentials, and scrubbing them would maim ordinary words.
+    for (const ordinary of ['default', 'gateway', 'sessions']) expect(config.secrets).not.toContain(ordinary);
+  });
+
+  it('take a token written as a URL’s user name, not a plain user name', () => {
+    const token = 'glc_eyJvIjoiMTIzNDU2In0';
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `https://${token}@collector.example` }).secrets).toContain(token);
+    expect(loadConfig({ REDIS_URL: 'redis://app@cache:6379' }).secrets).toEqual([]);
+  });
+});
+
 describe('NODE_ENV', () => {
-  const PRODUCTION_READY = { ...API_KEY_AUTH, CHATBOTKIT_SECRET: 'sk' };
+  const PRODUCTION_READY = { ...API_KEY_AUTH, CHATBOTKIT_SECRET: CBK_SECRET };
 
   it.each(['production', 'Production', 'PRODUCTION'])('means production as %s, in any case', (value) => {
     const config = loadConfig({ ...PRODUCTION_READY, NODE_ENV: value });
