@@ -75,8 +75,7 @@ export function urlPasswordProblem(value: string, shown: string): string | undef
   if (password === '' || password.length >= MIN_SCRUBBED_LENGTH) return undefined;
   return (
     `carries a password of ${password.length} characters (got "${shown}"): the logs are scrubbed of it, ` +
-    'which needs at least ' +
-    `${MIN_SCRUBBED_LENGTH}; use a longer password`
+    `which needs at least ${MIN_SCRUBBED_LENGTH}; use a longer password`
   );
 }
 

@@ -82,7 +82,11 @@ export function redisUrl(): Value<string> {
 
 /** An OTLP collector's URL, which the OpenTelemetry SDK reads itself; it may carry credentials. */
 export function otlpEndpoint(): Value<string> {
-  return urlWithCredentials(() => undefined, { type: 'URL', allowed: `any; ${PASSWORD_LENGTH}` });
+  return urlWithCredentials(
+    // One the SDK cannot parse it would drop with a warning that prints it, password and all.
+    (value) => (URL.canParse(value) ? undefined : 'must be an absolute URL such as http://collector:4318'),
+    { type: 'URL', allowed: `absolute; ${PASSWORD_LENGTH}` },
+  );
 }
 
 /** A URL whose user information, if any, is secret: scrubbed from the logs, so refused when too short to be. */

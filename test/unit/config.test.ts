@@ -378,6 +378,10 @@ describe('every refusal', () => {
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://gateway:hunter2@collector.example' },
       ['OTEL_EXPORTER_OTLP_ENDPOINT carries a password of 7 characters', '"https://gateway:***@collector.example"'],
     ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://gateway:hunter2@collector:99999' },
+      ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an absolute URL', '"http://gateway:***@collector:99999"'],
+    ],
   ])('%j starts with a variable it set, shows its value and never a secret', (env, shows) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
