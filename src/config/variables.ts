@@ -171,6 +171,12 @@ export const VARIABLES = v.object({
     default: '60',
     description: 'The rate-limit window',
   }),
+  RATE_LIMIT_FAILED_AUTH_POINTS: withDefault(wholeNumber(1, 1_000_000), {
+    default: '10',
+    description:
+      'With passthrough: tokens ChatBotKit may refuse per client address and window; beyond that, ' +
+      'tokens it has not accepted are refused unsent',
+  }),
   TRUSTED_PROXIES: withDefault(
     list({
       kind: 'IPs or CIDR ranges',

@@ -56,6 +56,7 @@ describe('configuration', () => {
         persistedOperations: undefined,
         rateLimitPoints: 60,
         rateLimitWindowSeconds: 60,
+        failedAuthPoints: 10,
         redisUrl: undefined,
       },
       proxies: { trusted: [], header: 'x-forwarded-for' },
