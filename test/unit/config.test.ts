@@ -89,6 +89,7 @@ describe('configuration', () => {
       /^UPSTREAM_CONNECT_TIMEOUT_MS=2000 is more than a quarter of UPSTREAM_TIMEOUT_MS=4000/,
     ],
     [{ UPSTREAM_MAX_CONCURRENT: '0' }, /^UPSTREAM_MAX_CONCURRENT must be a whole number from 1 to 10000/],
+    [{ MAX_BODY_BYTES: '1048576' }, /^MAX_BODY_BYTES must be a whole number from 1024 to 65536/],
     [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /^SHUTDOWN_TIMEOUT_MS must be/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ CHATBOTKIT_TIMEZONE: 'Mars/Olympus' }, /^CHATBOTKIT_TIMEZONE must be an IANA time zone/],
