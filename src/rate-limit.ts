@@ -138,8 +138,13 @@ async function decide(limiter: RateLimiterAbstract, key: string, durationSeconds
   }
 }
 
-// A caller sends many requests in a row; remembering the last identities' digests saves a hash per request.
-const storageKeys = new LRUCache<string, string>({ max: 10_000 });
+// A caller sends many requests in a row; remembering the last identities' digests saves a hash per
+// request. Bounded by bytes too: an identity (a JWT's `sub`) may be long.
+const storageKeys = new LRUCache<string, string>({
+  max: 10_000,
+  maxSize: 4 * 1024 * 1024,
+  sizeCalculation: (key, identity) => identity.length * 2 + key.length,
+});
 
 /** Identities are caller-controlled strings of any length; stored keys are a fixed-size digest that reveals nothing. */
 function storageKey(identity: string): string {

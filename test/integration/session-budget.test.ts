@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CREATE_SESSION, type GraphQLResponse, postGraphQL, type TestGateway, withGateway } from '../helpers/gateway.ts';
+import {
+  CREATE_SESSION,
+  type GraphQLResponse,
+  postGraphQL,
+  type TestGateway,
+  withGateway,
+} from '../helpers/gateway.ts';
 import { type ScriptedUpstream, sessionBody, startScriptedUpstream } from '../helpers/upstream.ts';
 
 /*
@@ -57,7 +63,11 @@ describe('AUTH_MODE=passthrough: tokens ChatBotKit refuses', () => {
       expect(await mint(gateway, GOOD)).toBe('ConversationSession');
       for (let i = 0; i < 20; i++) expect(await mint(gateway, junk(i))).toMatch(/^(UNAUTHENTICATED|RateLimitedError)$/);
       // The caller's own budget of 3, untouched by the junk: 2 left.
-      expect(await mintTimes(gateway, 3, GOOD)).toEqual(['ConversationSession', 'ConversationSession', 'RateLimitedError']);
+      expect(await mintTimes(gateway, 3, GOOD)).toEqual([
+        'ConversationSession',
+        'ConversationSession',
+        'RateLimitedError',
+      ]);
     });
   });
 
@@ -85,7 +95,7 @@ describe('AUTH_MODE=passthrough: tokens ChatBotKit refuses', () => {
 });
 
 describe('calls that never reach ChatBotKit', () => {
-  it('cost no budget while the upstream is down and the circuit open: the caller has it all once it is back', async () => {
+  it('cost no budget while the upstream is down and the circuit open: all of it is left once it is back', async () => {
     const gone = await upstreamFor();
     await gone.close();
     const options = {
