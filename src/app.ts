@@ -13,6 +13,7 @@ import type { GatewayMetrics } from './observability/metrics.ts';
 import { gatewayPlugins, type PluginEntry, preparePlugins, requestsForYoga } from './plugins/index.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { buildSubgraphSchema } from './schema/index.ts';
+import { createSessionBudget } from './session-budget.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
 export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
@@ -115,6 +116,7 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
 /** Each request's context: its caller, and what it records for the edge's report. */
 function createContextFactory(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
   const authenticate = createAuthenticator(config.auth);
+  const sessionBudget = createSessionBudget(rateLimiter);
   return async (headers: HeaderReader, record: RequestRecord) => {
     const authentication = await authenticate(headers, record.clientAddress);
     record.callerId = authentication.caller?.id;
@@ -125,7 +127,7 @@ function createContextFactory(config: AppConfig, { client, logger, service, rate
       service,
       authentication,
       conversationIdPrefixes: config.conversationIdPrefixes,
-      rateLimiter,
+      sessionBudget,
       client,
       traceHeaders: traceContextOf(headers),
       onUpstreamSettled: (outcome) => {

@@ -91,6 +91,7 @@ export function loadConfig(env: Environment): Readonly<Config> {
       persistedOperations: values.PERSISTED_OPERATIONS_FILE,
       rateLimitPoints: values.RATE_LIMIT_POINTS,
       rateLimitWindowSeconds: values.RATE_LIMIT_WINDOW_SECONDS,
+      failedAuthPoints: values.RATE_LIMIT_FAILED_AUTH_POINTS,
       redisUrl: values.REDIS_URL,
     },
     proxies: { trusted: values.TRUSTED_PROXIES, header: values.TRUSTED_PROXY_HEADER },

@@ -7,7 +7,7 @@ import type {
   ValidatedCreate,
 } from './chatbotkit/conversation-session.ts';
 import { traceUpstreamCall } from './observability/tracing.ts';
-import type { RateLimitDecision, RateLimiter } from './rate-limit.ts';
+import type { SessionBudget } from './session-budget.ts';
 
 /** Which API mints the sessions, as `Query.sessionGateway` reports it. */
 export type UpstreamKind = 'EMULATOR' | 'CHATBOTKIT' | 'CUSTOM';
@@ -29,13 +29,24 @@ export interface GraphQLContext {
   caller: Caller | undefined;
   /** Whether the caller may open a session on this conversation (allow-lists). */
   mayOpenConversation(conversationId: string): boolean;
-  /** Spends one session from the caller's budget. */
-  consumeSessionBudget(): Promise<RateLimitDecision>;
+  /** Spends one session from the caller's budget, to settle once the session call has ended. */
+  consumeSessionBudget(): Promise<SessionSpending>;
   /** Notes which result type the mutation answered, for the request's log line and metrics. */
   recordResult(typename: string): void;
   /** Mints a session from arguments the client's `validateCreate` has checked. */
   createConversationSession(create: ValidatedCreate): Promise<ConversationSessionCreateResponse>;
 }
+
+/**
+ * A spent session, or the refusal. `settle` takes the session call's failure (undefined when it
+ * minted one): a call that never reached ChatBotKit gets its budget back.
+ */
+export type SessionSpending =
+  | { allowed: false; retryAfterSeconds: number }
+  | { allowed: true; settle(error: unknown): Promise<void> };
+
+// Resolvers that spend a budget require a caller; should one ever not, it pays from one shared budget.
+const ANONYMOUS: Caller = { id: 'anonymous', rateLimitKey: 'anonymous', mayCreateSessions: false, conversations: [] };
 
 /** What building a context needs: the request's record, its caller, and the shared parts. */
 export interface ContextParts {
@@ -44,7 +55,7 @@ export interface ContextParts {
   service: ServiceInfo;
   authentication: Authentication;
   conversationIdPrefixes: readonly string[];
-  rateLimiter: Pick<RateLimiter, 'consume'>;
+  sessionBudget: SessionBudget;
   client: ConversationSessionClient;
   /** Trace context to pass on to ChatBotKit. */
   traceHeaders: Record<string, string>;
@@ -54,6 +65,8 @@ export interface ContextParts {
 
 export function createContext(parts: ContextParts): GraphQLContext {
   const { caller } = parts.authentication;
+  // The session call's attempts, as the client reports them when it settles: at most one call per operation.
+  let upstreamAttempts = 0;
   return {
     requestId: parts.requestId,
     // A plain function, not a child logger: envelop copies the context's properties, and most
@@ -64,7 +77,11 @@ export function createContext(parts: ContextParts): GraphQLContext {
     caller,
     mayOpenConversation: (conversationId) =>
       caller !== undefined && mayOpenConversation(caller, conversationId, parts.conversationIdPrefixes),
-    consumeSessionBudget: () => parts.rateLimiter.consume(caller?.rateLimitKey ?? 'anonymous'),
+    consumeSessionBudget: async () => {
+      const spending = await parts.sessionBudget.spend(caller ?? ANONYMOUS);
+      if (!spending.allowed) return spending;
+      return { allowed: true, settle: (error) => spending.settle({ error, attempts: upstreamAttempts }) };
+    },
     recordResult: parts.onResult,
     createConversationSession: (create) =>
       traceUpstreamCall('chatbotkit POST /conversation/{id}/session/create', parts.traceHeaders, (traceHeaders, span) =>
@@ -76,6 +93,7 @@ export function createContext(parts: ContextParts): GraphQLContext {
             ...(caller?.chatbotkitToken && { authorization: `Bearer ${caller.chatbotkitToken}` }),
           },
           onSettled: (outcome) => {
+            upstreamAttempts = outcome.attempts;
             if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
             parts.onUpstreamSettled(outcome);
           },

@@ -8,6 +8,11 @@ export interface RateLimiterOptions {
   points: number;
   /** Length of the window in seconds; it starts at a caller's first call. */
   durationSeconds: number;
+  /**
+   * Credentials ChatBotKit may refuse per client address and window (passthrough): the
+   * failed-auth budget. Default 10.
+   */
+  failedAuthPoints?: number | undefined;
   /** `redis://` or `rediss://` URL. When set, every replica counts in this Redis; default: in process memory. */
   redisUrl?: string | undefined;
   /** Namespace of the counters, so that several limits can share one Redis. Default `session-gateway:rate-limit`. */
@@ -21,15 +26,25 @@ export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfter
 /** For `/readyz` and logs: with Redis, whether counters are shared right now or kept per replica. */
 export type RateLimiterStatus = { backend: 'memory' } | { backend: 'redis'; connected: boolean };
 
-export interface RateLimiter {
-  /** Spends one call of `key`'s budget. `key` is any caller identity, e.g. `jwt:<sub>` or `ip:<address>`. */
+/** One budget per key and window. */
+export interface Budget {
+  /** Spends one point of `key`'s budget. `key` is any identity, e.g. `jwt:<sub>` or `ip:<address>`. */
   consume(key: string): Promise<RateLimitDecision>;
+  /** Gives back one point that `consume` spent, for a call that turned out to cost nothing. */
+  refund(key: string): Promise<void>;
+}
+
+/** Sessions per caller, and the failed-auth budget per client address, in one store. */
+export interface RateLimiter extends Budget {
+  /** Credentials ChatBotKit refused, per client address (passthrough). */
+  failedAuth: Budget;
   status(): RateLimiterStatus;
   /** Closes the Redis connection, if any. */
   close(): Promise<void>;
 }
 
 const DEFAULT_KEY_PREFIX = 'session-gateway:rate-limit';
+const DEFAULT_FAILED_AUTH_POINTS = 10;
 // A counter round trip takes about a millisecond; waiting longer only delays the caller's answer.
 const REDIS_COMMAND_TIMEOUT_MS = 500;
 // A Redis that stops answering without closing the socket is dropped after this, so that
@@ -46,36 +61,47 @@ const REDIS_SOCKET_TIMEOUT_MS = 2_000;
  * open the upstream to abuse exactly when the shared limit is missing.
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  const failedAuthPoints = options.failedAuthPoints ?? DEFAULT_FAILED_AUTH_POINTS;
   assertPositiveInteger('points', options.points);
   assertPositiveInteger('durationSeconds', options.durationSeconds);
-  const limits = {
-    points: options.points,
-    duration: options.durationSeconds,
-    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
-  };
-  const memory = new RateLimiterMemory(limits);
+  assertPositiveInteger('failedAuthPoints', failedAuthPoints);
+  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  const sessions = { points: options.points, duration: options.durationSeconds, keyPrefix };
+  const failedAuth = { ...sessions, points: failedAuthPoints, keyPrefix: `${keyPrefix}:failed-auth` };
   if (options.redisUrl === undefined) {
     return {
-      consume: (key) => decide(memory, key, options.durationSeconds),
+      ...budgetOf(new RateLimiterMemory(sessions), options.durationSeconds),
+      failedAuth: budgetOf(new RateLimiterMemory(failedAuth), options.durationSeconds),
       status: () => ({ backend: 'memory' }),
       close: async () => {},
     };
   }
   const redis = connectRedis(options.redisUrl, options.onRedisError ?? (() => {}));
-  const shared = new RateLimiterRedis({
-    ...limits,
-    storeClient: redis,
-    insuranceLimiter: memory,
-    // Not connected: go to the insurance limiter at once rather than queue behind a reconnect.
-    rejectIfRedisNotReady: true,
-    // A caller already over the limit is refused from memory until the window ends,
-    // so hammering costs no Redis round trips.
-    inMemoryBlockOnConsumed: options.points + 1,
-  });
+  const shared = (limits: typeof sessions) =>
+    new RateLimiterRedis({
+      ...limits,
+      storeClient: redis,
+      insuranceLimiter: new RateLimiterMemory(limits),
+      // Not connected: go to the insurance limiter at once rather than queue behind a reconnect.
+      rejectIfRedisNotReady: true,
+      // A caller already over the limit is refused from memory until the window ends,
+      // so hammering costs no Redis round trips.
+      inMemoryBlockOnConsumed: limits.points + 1,
+    });
   return {
-    consume: (key) => decide(shared, key, options.durationSeconds),
+    ...budgetOf(shared(sessions), options.durationSeconds),
+    failedAuth: budgetOf(shared(failedAuth), options.durationSeconds),
     status: () => ({ backend: 'redis', connected: redis.status === 'ready' }),
     close: () => disconnect(redis),
+  };
+}
+
+function budgetOf(limiter: RateLimiterAbstract, durationSeconds: number): Budget {
+  return {
+    consume: (key) => decide(limiter, key, durationSeconds),
+    refund: async (key) => {
+      await limiter.reward(storageKey(key));
+    },
   };
 }
 
@@ -112,8 +138,13 @@ async function decide(limiter: RateLimiterAbstract, key: string, durationSeconds
   }
 }
 
-// A caller sends many requests in a row; remembering the last identities' digests saves a hash per request.
-const storageKeys = new LRUCache<string, string>({ max: 10_000 });
+// A caller sends many requests in a row; remembering the last identities' digests saves a hash per
+// request. Bounded by bytes too: an identity (a JWT's `sub`) may be long.
+const storageKeys = new LRUCache<string, string>({
+  max: 10_000,
+  maxSize: 4 * 1024 * 1024,
+  sizeCalculation: (key, identity) => identity.length * 2 + key.length,
+});
 
 /** Identities are caller-controlled strings of any length; stored keys are a fixed-size digest that reveals nothing. */
 function storageKey(identity: string): string {

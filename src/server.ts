@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const rateLimiter = createRateLimiter({
     points: config.limits.rateLimitPoints,
     durationSeconds: config.limits.rateLimitWindowSeconds,
+    failedAuthPoints: config.limits.failedAuthPoints,
     redisUrl: config.limits.redisUrl,
     onRedisError: (error) =>
       logger.warn({ err: error }, 'rate-limit Redis unavailable: limiting per replica meanwhile'),

@@ -6,11 +6,13 @@ import type { AuthConfig } from './options.ts';
 export interface Caller {
   /** Stable identity for logs: `jwt:<sub>`, `key:<hash prefix>`, `token:<hash prefix>` or `ip:<address>`. */
   id: string;
-  /**
-   * Whose budget a session is charged to. The caller's id, except in passthrough mode, where
-   * any string is a "token" until ChatBotKit says otherwise: there the client address pays.
-   */
+  /** Whose budget a session is charged to: the caller's id, or in passthrough mode a digest of the whole token. */
   rateLimitKey: string;
+  /**
+   * Passthrough only: the client address whose failed-auth budget pays for this token while
+   * ChatBotKit has not accepted it, since any string is a "token" until ChatBotKit says otherwise.
+   */
+  failedAuthKey?: string;
   /** Whether the caller holds the right to mint sessions (the JWT scope; implied in other modes). */
   mayCreateSessions: boolean;
   /** Conversation ids, or prefixes ending in `*`, this caller may open; undefined means any. */
@@ -43,11 +45,12 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       return async (headers, address) => {
         const token = bearerToken(headers);
         if (!token) return { caller: undefined, reason: 'no bearer token' };
-        const id = `token:${sha256(token).slice(0, 16)}`;
+        const digest = sha256(token);
         return {
           caller: {
-            id,
-            rateLimitKey: `ip:${address}`,
+            id: `token:${digest.slice(0, 16)}`,
+            rateLimitKey: `token:${digest}`,
+            failedAuthKey: `ip:${address}`,
             mayCreateSessions: true,
             conversations: undefined,
             chatbotkitToken: token,

@@ -152,9 +152,11 @@ export const VARIABLES = v.object({
     shown: 'false in production, else true',
     description: 'Answer introspection (and suggest field names in errors)',
   }),
-  MAX_BODY_BYTES: withDefault(wholeNumber(1024, 10 * 1024 * 1024), {
+  // 64 KiB holds any document within the token limit (1,000 tokens) and its variables; larger
+  // bodies would only be padding, and what a body holds is what a request can make the gateway keep.
+  MAX_BODY_BYTES: withDefault(wholeNumber(1024, 64 * 1024), {
     default: '65536',
-    description: 'Largest request body',
+    description: 'Largest request body; at most 64 KiB, more than any document within the token limit needs',
   }),
   PERSISTED_OPERATIONS_FILE: withoutDefault(
     file(
@@ -170,6 +172,12 @@ export const VARIABLES = v.object({
   RATE_LIMIT_WINDOW_SECONDS: withDefault(wholeNumber(1, 86_400), {
     default: '60',
     description: 'The rate-limit window',
+  }),
+  RATE_LIMIT_FAILED_AUTH_POINTS: withDefault(wholeNumber(1, 1_000_000), {
+    default: '10',
+    description:
+      'With passthrough: tokens ChatBotKit may refuse per client address and window; beyond that, ' +
+      'tokens it has not accepted are refused unsent',
   }),
   TRUSTED_PROXIES: withDefault(
     list({

@@ -10,6 +10,8 @@ export interface LimitsConfig {
   /** Sessions each caller may mint per window. */
   rateLimitPoints: number;
   rateLimitWindowSeconds: number;
+  /** Passthrough: tokens ChatBotKit may refuse per client address and window. */
+  failedAuthPoints: number;
   /** Shared rate-limit counters for several replicas; in memory when unset. */
   redisUrl: string | undefined;
 }

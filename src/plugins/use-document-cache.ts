@@ -1,15 +1,19 @@
-import { type DocumentNode, type GraphQLError, type GraphQLSchema, type ValidationRule, visit } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema, Token, ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 
 /** Texts longer than this are parsed each time: an operation a client sends is far shorter. */
 const MAX_CACHED_DOCUMENT_CHARS = 16 * 1024;
 /**
- * All cached documents together, in AST nodes: a parsed node takes a few hundred bytes, so this
- * bounds the cache to tens of megabytes, whatever the documents' texts (a short text of many
- * tiny fields parses into far more memory than a long one of long names).
+ * All cached documents together, in estimated bytes of heap: their texts, and what parsing them
+ * made. Measured with graphql 16: a token (comments included, which the token limit does not
+ * count and the AST keeps in its token list) with the nodes it makes takes up to about 500 bytes;
+ * a character of text, 2 bytes at most. A text of comment lines costs 40 times its length, a short
+ * one of many tiny fields 250 times: bounding by nodes or by text alone would let either through.
  */
-const MAX_CACHED_NODES = 200_000;
+const MAX_CACHED_BYTES = 16 * 1024 * 1024;
+const BYTES_PER_TOKEN = 500;
+const BYTES_PER_CHAR = 2;
 const MAX_CACHED_DOCUMENTS = 1000;
 
 interface Validation {
@@ -26,7 +30,7 @@ type ValidateFn = (
 ) => readonly (GraphQLError | Error)[];
 
 /**
- * Parsed documents by text, bounded by their number and AST size, and each document's validation
+ * Parsed documents by text, bounded by their number and estimated bytes, and each document's validation
  * result for the schema and the rules it was validated with. In place of Yoga's cache, whose
  * entries are counted rather than sized, and which joins every rule's name into a key on each
  * request. The lookup wraps the validation function, so it sees the rules of every plugin,
@@ -35,8 +39,8 @@ type ValidateFn = (
 export function useDocumentCache(): Plugin {
   const documents = new LRUCache<string, DocumentNode>({
     max: MAX_CACHED_DOCUMENTS,
-    maxSize: MAX_CACHED_NODES,
-    sizeCalculation: nodeCount,
+    maxSize: MAX_CACHED_BYTES,
+    sizeCalculation: estimatedBytes,
   });
   const validations = new WeakMap<DocumentNode, Validation>();
   const cachedValidation =
@@ -67,13 +71,15 @@ export function useDocumentCache(): Plugin {
   };
 }
 
-function nodeCount(document: DocumentNode): number {
+function estimatedBytes(document: DocumentNode, text: string): number {
+  return text.length * BYTES_PER_CHAR + tokenCount(document, text) * BYTES_PER_TOKEN;
+}
+
+/** Tokens in the document's list, comments included; without locations, a token per character at most. */
+function tokenCount(document: DocumentNode, text: string): number {
+  if (!document.loc) return text.length;
   let count = 0;
-  visit(document, {
-    enter() {
-      count++;
-    },
-  });
+  for (let token: Token | null = document.loc.startToken; token; token = token.next) count++;
   return count;
 }
 

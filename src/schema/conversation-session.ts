@@ -108,7 +108,8 @@ builder.mutationField('createConversationSession', (t) =>
 );
 
 /**
- * Cheapest checks first: bad input and refused conversations cost no budget and no upstream call.
+ * Cheapest checks first: bad input and refused conversations cost no budget and no upstream call;
+ * a call that never reaches ChatBotKit gives its budget back (src/session-budget.ts).
  * `validateCreate` is the client's one check of the input; the client sends what it validated.
  */
 async function mintSession(
@@ -122,5 +123,13 @@ async function mintSession(
   }
   const budget = await context.consumeSessionBudget();
   if (!budget.allowed) throw new RateLimitedError(budget.retryAfterSeconds);
-  return context.createConversationSession(validated);
+  let session: ConversationSessionCreateResponse;
+  try {
+    session = await context.createConversationSession(validated);
+  } catch (error) {
+    await budget.settle(error);
+    throw error;
+  }
+  await budget.settle(undefined);
+  return session;
 }

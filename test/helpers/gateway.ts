@@ -55,11 +55,17 @@ export async function startGateway(baseUrl: string, options: TestGatewayOptions 
   const client = ownClient ?? new ConversationSessionClient({ timeout: 2_000, ...clientOptions, baseUrl });
   const defaults = loadConfig({});
   // Tests send many requests from one address; only the rate-limit tests set a small budget.
-  const limits: LimitsConfig = { ...defaults.limits, rateLimitPoints: 1_000_000, ...overrides?.limits };
+  const limits: LimitsConfig = {
+    ...defaults.limits,
+    rateLimitPoints: 1_000_000,
+    failedAuthPoints: 1_000_000,
+    ...overrides?.limits,
+  };
   const config: AppConfig = { ...defaults, ...overrides, limits };
   const rateLimiter = createRateLimiter({
     points: limits.rateLimitPoints,
     durationSeconds: limits.rateLimitWindowSeconds,
+    failedAuthPoints: limits.failedAuthPoints,
     redisUrl: limits.redisUrl,
   });
   const metrics = new GatewayMetrics({ version: 'test' });

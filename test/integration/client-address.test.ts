@@ -88,24 +88,32 @@ describeHeader({ trusted: [], header: 'x-forwarded-for' }, [
 ]);
 
 describe('AUTH_MODE=passthrough behind a trusted proxy', () => {
-  it('charges each forwarded client its own budget, and logs its address beside the token caller', async () => {
+  it('charges refused tokens to each forwarded client, and logs its address beside the token caller', async () => {
+    // ChatBotKit as the emulator plays it: "own-token" mints, any other token is refused with 401.
+    const chatbotkit = await startEmulator({ secret: 'own-token' });
     const config = {
       auth: { mode: 'passthrough' as const },
       proxies: { trusted: ['loopback'], header: 'x-forwarded-for' as const },
-      limits: { rateLimitPoints: 1 },
+      limits: { failedAuthPoints: 1 },
     };
-    await withGateway(emulator.url, { config }, async (gateway) => {
-      const mint = async (client: string) => {
-        const requestId = randomUUID();
-        const headers = { authorization: 'Bearer own-token', 'x-forwarded-for': client, 'x-request-id': requestId };
-        const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'c' } }, headers);
-        const line = await accessLine(gateway, requestId);
-        return [body.data?.['createConversationSession'].__typename, line['clientAddress'], line['caller']];
-      };
-      const caller = expect.stringMatching(/^token:/);
-      expect(await mint('198.51.100.1')).toEqual(['ConversationSession', '198.51.100.1', caller]);
-      expect(await mint('198.51.100.1')).toEqual(['RateLimitedError', '198.51.100.1', caller]);
-      expect(await mint('198.51.100.2')).toEqual(['ConversationSession', '198.51.100.2', caller]);
-    });
+    try {
+      await withGateway(chatbotkit.url, { config }, async (gateway) => {
+        const mint = async (client: string, token: string) => {
+          const requestId = randomUUID();
+          const headers = { authorization: `Bearer ${token}`, 'x-forwarded-for': client, 'x-request-id': requestId };
+          const { body } = await postGraphQL(gateway.url, CREATE_SESSION, { input: { conversationId: 'c' } }, headers);
+          const line = await accessLine(gateway, requestId);
+          const outcome = body.data?.['createConversationSession'].__typename ?? body.errors?.[0]?.extensions?.['code'];
+          return [outcome, line['clientAddress'], line['caller']];
+        };
+        const caller = expect.stringMatching(/^token:/);
+        expect(await mint('198.51.100.1', 'junk-1')).toEqual(['UNAUTHENTICATED', '198.51.100.1', caller]);
+        expect(await mint('198.51.100.1', 'junk-2')).toEqual(['RateLimitedError', '198.51.100.1', caller]);
+        expect(await mint('198.51.100.2', 'junk-1')).toEqual(['UNAUTHENTICATED', '198.51.100.2', caller]);
+        expect(await mint('198.51.100.3', 'own-token')).toEqual(['ConversationSession', '198.51.100.3', caller]);
+      });
+    } finally {
+      await chatbotkit.close();
+    }
   });
 });

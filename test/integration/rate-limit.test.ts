@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type Budget,
   createRateLimiter,
   type RateLimitDecision,
   type RateLimiter,
@@ -16,7 +17,7 @@ if (!REDIS_SERVER)
 // Windows far longer than a test, so no budget comes back while one runs.
 const WINDOW_SECONDS = 600;
 
-async function consumeTimes(limiter: RateLimiter, key: string, times: number): Promise<RateLimitDecision[]> {
+async function consumeTimes(limiter: Budget, key: string, times: number): Promise<RateLimitDecision[]> {
   const decisions: RateLimitDecision[] = [];
   for (let i = 0; i < times; i++) decisions.push(await limiter.consume(key));
   return decisions;
@@ -54,6 +55,16 @@ describe('rate limit in memory', () => {
     ];
     for (const identity of identities) expect(await limiter.consume(identity)).toEqual({ allowed: true });
     for (const identity of identities) expectRefused(await limiter.consume(identity));
+  });
+
+  it('gives back refunded points, and keeps the failed-auth budget apart from the sessions', async () => {
+    const limiter = createRateLimiter({ points: 1, durationSeconds: WINDOW_SECONDS, failedAuthPoints: 2 });
+    expect(await limiter.consume('ip:203.0.113.7')).toEqual({ allowed: true });
+    await limiter.refund('ip:203.0.113.7');
+    expect(await limiter.consume('ip:203.0.113.7')).toEqual({ allowed: true });
+    expectRefused(await limiter.consume('ip:203.0.113.7'));
+    expect(await consumeTimes(limiter.failedAuth, 'ip:203.0.113.7', 2)).toEqual([{ allowed: true }, { allowed: true }]);
+    expectRefused(await limiter.failedAuth.consume('ip:203.0.113.7'));
   });
 
   it('refuses limits that are not positive integers', () => {
@@ -116,6 +127,19 @@ describe.skipIf(!REDIS_SERVER)('rate limit shared in a real Redis', () => {
     expectRefused(await replicaB.consume('jwt:alice'));
     expectRefused(await replicaA.consume('jwt:alice'));
     expect(await replicaB.consume('jwt:bob')).toEqual({ allowed: true });
+  });
+
+  it('shares refunds and the failed-auth budget between replicas', async () => {
+    const keyPrefix = randomUUID();
+    const options = { keyPrefix, points: 1, failedAuthPoints: 1 };
+    const [replicaA, replicaB] = [limiters.make(options), limiters.make(options)] as const;
+    await connected(replicaA, replicaB);
+    expect(await replicaA.consume('jwt:alice')).toEqual({ allowed: true });
+    await replicaB.refund('jwt:alice');
+    expect(await replicaB.consume('jwt:alice')).toEqual({ allowed: true });
+    expectRefused(await replicaA.consume('jwt:alice'));
+    expect(await replicaA.failedAuth.consume('ip:203.0.113.7')).toEqual({ allowed: true });
+    expectRefused(await replicaB.failedAuth.consume('ip:203.0.113.7'));
   });
 
   it('stores a fixed-size digest of the identity under the prefix, never the identity', async () => {

@@ -113,7 +113,7 @@ describe('npm start and its configuration', () => {
     const output = server.output();
     expect(output).toMatch(/^Usage: npm start \[-- --help \| --version \| --port N\]$/m);
     expect(output).toMatch(/^AUTH_MODE +one of: jwt, api-key, passthrough, none; default none with the emulator/m);
-    expect(output).toMatch(/^MAX_BODY_BYTES +whole number: 1024 to 10485760; default 65536$/m);
+    expect(output).toMatch(/^MAX_BODY_BYTES +whole number: 1024 to 65536; default 65536$/m);
     expect(output).not.toContain('gateway listening');
     expect(output).not.toContain('invalid configuration');
   });

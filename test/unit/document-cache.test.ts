@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { useDocumentCache } from '../../src/plugins/use-document-cache.ts';
 
 /*
- * The document cache keeps parsed documents by text, bounded by their size in AST nodes, not by
- * the length of their texts: a short text of many tiny fields parses into far more memory.
+ * The document cache keeps parsed documents by text, bounded by their estimated size in memory,
+ * not by the length of their texts alone: a short text of many tiny fields, or one of many comment
+ * lines, parses into far more memory than its length.
  */
 
 type ParseHook = (payload: {
@@ -43,6 +44,15 @@ describe('the document cache', () => {
     for (let i = 1; i <= 300; i++) parseThrough(onParse, manyTinyFields(i));
     expect(parseThrough(onParse, manyTinyFields(0))).toBe(false);
     expect(parseThrough(onParse, manyTinyFields(300))).toBe(true);
+  });
+
+  it('lets documents padded with comment lines go, though they have hardly any nodes', () => {
+    const onParse = useDocumentCache().onParse as ParseHook;
+    // ~14 KB of text, 7,000 comment tokens that the parsed document keeps: over half a megabyte each.
+    const commentLines = (n: number) => `# ${n}\n${'#\n'.repeat(7000)}{ sessionGateway { version } }`;
+    for (let i = 0; i <= 30; i++) parseThrough(onParse, commentLines(i));
+    expect(parseThrough(onParse, commentLines(0))).toBe(false);
+    expect(parseThrough(onParse, commentLines(30))).toBe(true);
   });
 
   it('does not keep a text over 16 KB', () => {
