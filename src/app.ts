@@ -65,7 +65,8 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
     ...(options.plugins ?? []),
   ];
   const prepared = preparePlugins(plugins);
-  const contextFor = createContextFactory(config, dependencies);
+  const shutdown = new AbortController();
+  const contextFor = createContextFactory(config, dependencies, shutdown.signal);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
 
   const yoga = createYoga<NodeServerContext, GraphQLContext>({
@@ -109,11 +110,20 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
     route,
     clientAddress: createClientAddress(config.proxies),
   });
-  return { yoga, handle };
+  return {
+    yoga,
+    handle,
+    /** At the drain deadline: cancels every upstream call in flight, which then answers `SHUTTING_DOWN`. */
+    cancelRequests: () => shutdown.abort(),
+  };
 }
 
 /** Each request's context: its caller, and what it records for the edge's report. */
-function createContextFactory(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
+function createContextFactory(
+  config: AppConfig,
+  { client, logger, service, rateLimiter }: AppDependencies,
+  cancel: AbortSignal,
+) {
   const authenticate = createAuthenticator(config.auth);
   return async (headers: HeaderReader, record: RequestRecord) => {
     const authentication = await authenticate(headers, record.clientAddress);
@@ -128,6 +138,7 @@ function createContextFactory(config: AppConfig, { client, logger, service, rate
       rateLimiter,
       client,
       traceHeaders: traceContextOf(headers),
+      cancel,
       onUpstreamSettled: (outcome) => {
         record.upstream = outcome;
       },
