@@ -15,7 +15,7 @@ import type { RateLimiter } from './rate-limit.ts';
 import { buildSubgraphSchema } from './schema/index.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
-export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
+export type AppConfig = Pick<Config, 'host' | 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
 
 export interface AppDependencies {
   client: ConversationSessionClient;
@@ -109,6 +109,7 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
     maxBodyBytes: config.limits.maxBodyBytes,
     route,
     clientAddress: createClientAddress(config.proxies),
+    listenHost: config.host,
   });
   return {
     yoga,
