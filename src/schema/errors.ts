@@ -225,6 +225,16 @@ function wrongRoute(error: UpstreamResponseError): GatewayMisconfiguredError {
   );
 }
 
+/** A request refused for who sent it, not what it asked: HTTP 403. */
+export function forbidden(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: GraphQLErrorCode.Forbidden, http: { status: 403 } } });
+}
+
+/** A request the client got wrong in a way validation cannot see (an entity representation): no error log. */
+export function badUserInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: GraphQLErrorCode.BadUserInput } });
+}
+
 // No `originalError`: Yoga would mask the error, and the details belong in the logs only.
 function graphQLError(message: string, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code } });
