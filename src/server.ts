@@ -212,9 +212,7 @@ function answerShuttingDown(response: ServerResponse): void {
   const body = JSON.stringify({
     errors: [{ message: SHUTTING_DOWN_MESSAGE, extensions: { code: GraphQLErrorCode.ShuttingDown } }],
   });
-  response
-    .writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
-    .end(body);
+  response.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(body);
 }
 
 function upstreamKind(config: Config): UpstreamKind {

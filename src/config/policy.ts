@@ -70,7 +70,10 @@ const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
  * Node refuses a headers timeout longer than the request timeout (the headers are part of the
  * request): an unset headers timeout is derived to fit, and only two chosen values can clash.
  */
-export function clientTimeouts(env: Variables, found: Findings): { headersTimeoutMs: number; requestTimeoutMs: number } {
+export function clientTimeouts(
+  env: Variables,
+  found: Findings,
+): { headersTimeoutMs: number; requestTimeoutMs: number } {
   const requestTimeoutMs = env.REQUEST_TIMEOUT_MS;
   const headersTimeoutMs = env.HEADERS_TIMEOUT_MS ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeoutMs);
   if (headersTimeoutMs > requestTimeoutMs) {

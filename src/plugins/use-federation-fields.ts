@@ -32,7 +32,7 @@ export function useFederationFields({
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const operation = getOperationAST(args.document, args.operationName);
-      if (!operation || operation.operation !== 'query') return;
+      if (operation?.operation !== 'query') return;
       const fields = federationFields(args.document, operation);
       if (fields.length === 0) return;
       if (expected === undefined) {

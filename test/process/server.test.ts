@@ -189,7 +189,11 @@ describe('graceful shutdown', () => {
         .output()
         .split('\n')
         .find((entry) => entry.includes('"requestId":"drain-cut-1"') && entry.includes('"msg":"request"'));
-      expect(JSON.parse(line ?? '{}')).toMatchObject({ status: 503, errorCodes: ['SHUTTING_DOWN'], upstreamAttempts: 1 });
+      expect(JSON.parse(line ?? '{}')).toMatchObject({
+        status: 503,
+        errorCodes: ['SHUTTING_DOWN'],
+        upstreamAttempts: 1,
+      });
       expect(line).not.toContain('"aborted"');
     } finally {
       server.child.kill('SIGKILL');

@@ -247,7 +247,10 @@ describe('configuration', () => {
   });
 
   it('derives the headers timeout from a shorter request timeout, and refuses two chosen ones that clash', () => {
-    expect(loadConfig({ REQUEST_TIMEOUT_MS: '4000' })).toMatchObject({ headersTimeoutMs: 4000, requestTimeoutMs: 4000 });
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '4000' })).toMatchObject({
+      headersTimeoutMs: 4000,
+      requestTimeoutMs: 4000,
+    });
     expect(problemsOf({ REQUEST_TIMEOUT_MS: '4000', HEADERS_TIMEOUT_MS: '5000' })).toEqual([
       'HEADERS_TIMEOUT_MS=5000 is longer than REQUEST_TIMEOUT_MS=4000, which includes the headers: ' +
         'lower HEADERS_TIMEOUT_MS to 4000 or less, or raise REQUEST_TIMEOUT_MS',
