@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { createAuthenticator, type HeaderReader } from './auth/authenticate.ts';
@@ -66,6 +67,8 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
   ];
   const prepared = preparePlugins(plugins);
   const shutdown = new AbortController();
+  // Every upstream call in flight listens to it: no leak warning past ten of them.
+  setMaxListeners(0, shutdown.signal);
   const contextFor = createContextFactory(config, dependencies, shutdown.signal);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
 

@@ -116,7 +116,7 @@ describe('Hive Gateway with examples/supergraph/gateway.config.ts', () => {
     });
   });
 
-  it('sends ROUTER_SHARED_SECRET from its environment, which the gateway accepts for _service and _entities', async () => {
+  it('sends ROUTER_SHARED_SECRET from its environment, which the gateway takes for _service, _entities', async () => {
     const { limits } = loadConfig({ ROUTER_SHARED_SECRET });
     process.env['ROUTER_SHARED_SECRET'] = ROUTER_SHARED_SECRET;
     try {
@@ -179,7 +179,7 @@ describe('Apollo Router with examples/supergraph/router.yaml', () => {
   // No Apollo Router binary is available offline: this checks the file's shape, not a router run.
   const config = parseYaml(read('examples/supergraph/router.yaml'));
 
-  it('propagates exactly authorization, x-api-key and x-request-id, and inserts the router secret, to sessions only', () => {
+  it('propagates authorization, x-api-key and x-request-id, and inserts the router secret, to sessions only', () => {
     expect(Object.keys(config)).toEqual(['headers']);
     expect(Object.keys(config.headers)).toEqual(['subgraphs']);
     expect(config.headers.subgraphs).toEqual({

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -198,6 +199,34 @@ describe('graceful shutdown', () => {
     } finally {
       server.child.kill('SIGKILL');
       await upstream.close();
+    }
+  });
+});
+
+describe('the drain deadline, for a request waiting on something else than ChatBotKit', () => {
+  it('answers a request whose body has not arrived 503 SHUTTING_DOWN too, and logs that', async () => {
+    const server = await startServerProcess({ SHUTDOWN_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '60000' });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk;
+      });
+      const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+      // With Expect: 100-continue, node says when the request has reached the gateway's handler.
+      socket.write(
+        'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 100\r\nExpect: 100-continue\r\nx-request-id: drain-body-1\r\n\r\n',
+      );
+      await expect.poll(() => received).toContain('100 Continue');
+      socket.write('{"query":');
+      server.child.kill('SIGTERM');
+      expect(await answer).toMatch(/\r\n\r\nHTTP\/1\.1 503 Service Unavailable\r\n[^]*"code":"SHUTTING_DOWN"/);
+      expect(await server.exited).toBe(0);
+      expect(server.output()).toMatch(/"requestId":"drain-body-1".*"status":503.*"errorCodes":\["SHUTTING_DOWN"\]/);
+    } finally {
+      server.child.kill('SIGKILL');
     }
   });
 });
