@@ -222,7 +222,7 @@ describe('the drain deadline, for a request waiting on something else than ChatB
       await expect.poll(() => received).toContain('100 Continue');
       socket.write('{"query":');
       server.child.kill('SIGTERM');
-      expect(await answer).toMatch(/\r\n\r\nHTTP\/1\.1 503 Service Unavailable\r\n[^]*"code":"SHUTTING_DOWN"/);
+      expect(await answer).toMatch(/\r\n\r\nHTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*"code":"SHUTTING_DOWN"/);
       expect(await server.exited).toBe(0);
       expect(server.output()).toMatch(/"requestId":"drain-body-1".*"status":503.*"errorCodes":\["SHUTTING_DOWN"\]/);
     } finally {
