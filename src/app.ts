@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { createAuthenticator, type HeaderReader } from './auth/authenticate.ts';
@@ -16,7 +17,7 @@ import { buildSubgraphSchema } from './schema/index.ts';
 import { createSessionBudget } from './session-budget.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
-export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
+export type AppConfig = Pick<Config, 'host' | 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
 
 export interface AppDependencies {
   client: ConversationSessionClient;
@@ -66,7 +67,10 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
     ...(options.plugins ?? []),
   ];
   const prepared = preparePlugins(plugins);
-  const contextFor = createContextFactory(config, dependencies);
+  const shutdown = new AbortController();
+  // Every upstream call in flight listens to it: no leak warning past ten of them.
+  setMaxListeners(0, shutdown.signal);
+  const contextFor = createContextFactory(config, dependencies, shutdown.signal);
   const graphiql = { title: 'ChatBotKit session gateway', defaultQuery: EXAMPLE_MUTATION };
 
   const yoga = createYoga<NodeServerContext, GraphQLContext>({
@@ -109,12 +113,22 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
     maxBodyBytes: config.limits.maxBodyBytes,
     route,
     clientAddress: createClientAddress(config.proxies),
+    listenHost: config.host,
   });
-  return { yoga, handle };
+  return {
+    yoga,
+    handle,
+    /** At the drain deadline: cancels every upstream call in flight, which then answers `SHUTTING_DOWN`. */
+    cancelRequests: () => shutdown.abort(),
+  };
 }
 
 /** Each request's context: its caller, and what it records for the edge's report. */
-function createContextFactory(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
+function createContextFactory(
+  config: AppConfig,
+  { client, logger, service, rateLimiter }: AppDependencies,
+  cancel: AbortSignal,
+) {
   const authenticate = createAuthenticator(config.auth);
   const sessionBudget = createSessionBudget(rateLimiter);
   return async (headers: HeaderReader, record: RequestRecord) => {
@@ -130,6 +144,7 @@ function createContextFactory(config: AppConfig, { client, logger, service, rate
       sessionBudget,
       client,
       traceHeaders: traceContextOf(headers),
+      cancel,
       onUpstreamSettled: (outcome) => {
         record.upstream = outcome;
       },

@@ -1,7 +1,14 @@
 import type { AuthConfig } from './auth/options.ts';
 import type { ChatBotKitOptions } from './chatbotkit/options.ts';
 import { type Environment, parseEnvironment } from './config/env-schema.ts';
-import { chooseAuth, chooseUpstream, type Findings, nodeEnv, upstreamTimeouts } from './config/policy.ts';
+import {
+  chooseAuth,
+  chooseUpstream,
+  clientTimeouts,
+  type Findings,
+  nodeEnv,
+  upstreamTimeouts,
+} from './config/policy.ts';
 import { VARIABLES, type Variables } from './config/variables.ts';
 import type { ProxyOptions } from './http/options.ts';
 import type { LimitsConfig } from './limits/options.ts';
@@ -17,6 +24,11 @@ export interface Config extends ChatBotKitOptions, ObservabilityOptions {
   port: number;
   host: string;
   shutdownTimeoutMs: number;
+  /** How long a client may take to send a request's headers, and the whole request. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Open client connections at most. */
+  maxConnections: number;
   production: boolean;
   /** Browser origins allowed to call the gateway (CORS); empty means same-origin only. */
   corsOrigins: readonly string[];
@@ -57,6 +69,7 @@ export function loadConfig(env: Environment): Readonly<Config> {
   const mode = nodeEnv(values.NODE_ENV, found);
   const production = mode === 'production';
   const upstream = chooseUpstream(values, production, found);
+  const introspection = values.INTROSPECTION ?? !production;
   const { timeoutMs, connectTimeoutMs } = upstreamTimeouts(values, found);
   const config: Config = {
     port: values.PORT,
@@ -77,6 +90,8 @@ export function loadConfig(env: Environment): Readonly<Config> {
       maxQueued: values.UPSTREAM_MAX_QUEUED,
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    ...clientTimeouts(values, found),
+    maxConnections: values.MAX_CONNECTIONS,
     logLevel: values.LOG_LEVEL,
     logFormat: values.LOG_FORMAT ?? (mode === 'development' ? 'pretty' : 'json'),
     tracing: wantsTracing(values),
@@ -86,7 +101,10 @@ export function loadConfig(env: Environment): Readonly<Config> {
     conversationIdPrefixes: values.CONVERSATION_ID_PREFIXES,
     limits: {
       graphiql: values.GRAPHIQL ?? !production,
-      introspection: values.INTROSPECTION ?? !production,
+      introspection,
+      routerSecret: values.ROUTER_SHARED_SECRET,
+      // Outside production _service stays open; in production it is introspection by another name.
+      anonymousService: !production || introspection,
       maxBodyBytes: values.MAX_BODY_BYTES,
       persistedOperations: values.PERSISTED_OPERATIONS_FILE,
       rateLimitPoints: values.RATE_LIMIT_POINTS,

@@ -59,6 +59,8 @@ export interface ContextParts {
   client: ConversationSessionClient;
   /** Trace context to pass on to ChatBotKit. */
   traceHeaders: Record<string, string>;
+  /** Aborts when the gateway stops waiting for requests in flight: their upstream calls are cancelled. */
+  cancel: AbortSignal;
   onUpstreamSettled: NonNullable<CallOptions['onSettled']>;
   onResult: (typename: string) => void;
 }
@@ -87,6 +89,7 @@ export function createContext(parts: ContextParts): GraphQLContext {
       traceUpstreamCall('chatbotkit POST /conversation/{id}/session/create', parts.traceHeaders, (traceHeaders, span) =>
         parts.client.createValidated(create, {
           requestId: parts.requestId,
+          signal: parts.cancel,
           headers: {
             ...traceHeaders,
             // Passthrough: the caller's own ChatBotKit token stands in for the gateway's secret.

@@ -11,10 +11,12 @@ import type { Environment } from './config/env-schema.ts';
 import { helpText } from './config/variables-table.ts';
 import { type Config, ConfigError, loadProcessConfig } from './config.ts';
 import type { ServiceInfo, UpstreamKind } from './context.ts';
+import { recordOf } from './http/request-record.ts';
 import { createLogger } from './logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
 import { createRateLimiter } from './rate-limit.ts';
+import { GraphQLErrorCode, SHUTTING_DOWN_MESSAGE } from './schema/errors.ts';
 
 const NAME = 'chatbotkit-session-gateway';
 
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
       { signal, timeoutMs: config.shutdownTimeoutMs },
       'draining: no new connections, waiting for requests in flight',
     );
-    await http.drain(config.shutdownTimeoutMs, () => void client.destroy());
+    await http.drain(config.shutdownTimeoutMs);
     await app.yoga.dispose();
     await client.close();
     await rateLimiter.close();
@@ -141,11 +143,21 @@ function createUpstreamClient(
   });
 }
 
-/** Listens, and knows how to drain: refuse new connections, close kept-alive ones, bound the wait. */
+/**
+ * Listens, with bounds on slow clients and on connections, and knows how to drain: refuse new
+ * connections, close kept-alive ones, bound the wait.
+ */
 function serve(app: App, config: Readonly<Config>, logger: Logger, service: ServiceInfo) {
   let draining = false;
   const inFlight = new Set<ServerResponse>();
-  const server = createServer((request, response) => {
+  const timeouts = {
+    // A client that trickles its headers or body is answered 408 and closed (Node's default waits 300 s).
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    // How often Node looks for such clients (default 30 s, which would stretch a 10 s limit to 40 s).
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
+  };
+  const server = createServer(timeouts, (request, response) => {
     // While draining, every answer tells the client to close its connection.
     if (draining) response.shouldKeepAlive = false;
     inFlight.add(response);
@@ -156,26 +168,37 @@ function serve(app: App, config: Readonly<Config>, logger: Logger, service: Serv
     logger.fatal({ address: config.host, port: config.port, code: error.code }, listenProblem(error, config));
     logger.flush(() => process.exit(1));
   });
+  // Connections beyond it are closed as they arrive, before they cost a request.
+  server.maxConnections = config.maxConnections;
   server.listen(config.port, config.host, () => {
     const { address, port } = server.address() as AddressInfo;
     const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/graphql`;
     logger.info({ url, ...service }, 'gateway listening');
   });
 
-  const drain = async (timeoutMs: number, onDeadline: () => void): Promise<void> => {
+  /**
+   * Requests still running at the deadline do not hold the process: their upstream calls are
+   * cancelled, so that they answer 503 `SHUTTING_DOWN` themselves; whatever still has no answer
+   * a moment later (waiting for something else) gets that answer here, then every connection closes.
+   */
+  const drain = async (timeoutMs: number): Promise<void> => {
     draining = true;
     for (const response of inFlight) response.shouldKeepAlive = false;
-    // Requests still running at the deadline are cut off rather than holding the process forever.
+    let cutOff: NodeJS.Timeout | undefined;
     const deadline = setTimeout(() => {
-      logger.warn('drain deadline reached: closing the connections still open');
-      server.closeAllConnections();
-      onDeadline();
+      logger.warn({ requests: inFlight.size }, 'drain deadline reached: answering the requests in flight 503');
+      app.cancelRequests();
+      cutOff = setTimeout(() => {
+        for (const response of inFlight) answerShuttingDown(response);
+        server.closeAllConnections();
+      }, CANCELLED_ANSWER_GRACE_MS).unref();
     }, timeoutMs).unref();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
     clearTimeout(deadline);
+    clearTimeout(cutOff);
   };
   return { drain };
 }
@@ -193,6 +216,19 @@ function listenProblem({ code, message }: NodeJS.ErrnoException, { host, port }:
     default:
       return `${where}: ${message}`;
   }
+}
+
+// Time for cancelled requests to write their own answers before the rest are answered here.
+const CANCELLED_ANSWER_GRACE_MS = 500;
+
+/** The edge logs this answer like any other: 503, `SHUTTING_DOWN`. */
+function answerShuttingDown(response: ServerResponse): void {
+  if (response.headersSent) return;
+  recordOf(response.req).errorCodes = [GraphQLErrorCode.ShuttingDown];
+  const body = JSON.stringify({
+    errors: [{ message: SHUTTING_DOWN_MESSAGE, extensions: { code: GraphQLErrorCode.ShuttingDown } }],
+  });
+  response.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(body);
 }
 
 function upstreamKind(config: Config): UpstreamKind {

@@ -14,7 +14,12 @@ export const gatewayConfig = {
   propagateHeaders: {
     fromClientToSubgraphs: ({ request, subgraphName }: { request: Request; subgraphName: string }) =>
       subgraphName === SESSIONS_SUBGRAPH
-        ? Object.fromEntries(FORWARDED_HEADERS.map((name) => [name, request.headers.get(name)]))
+        ? {
+            ...Object.fromEntries(FORWARDED_HEADERS.map((name) => [name, request.headers.get(name)])),
+            // The gateway's ROUTER_SHARED_SECRET, from the router's own environment: it lets the
+            // router call _service and _entities. A client's own x-router-secret is never passed on.
+            'x-router-secret': process.env['ROUTER_SHARED_SECRET'],
+          }
         : {},
   },
 };

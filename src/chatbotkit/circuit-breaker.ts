@@ -1,4 +1,5 @@
 import {
+  CallCancelledError,
   ChatBotKitError,
   UpstreamCircuitOpenError,
   UpstreamOverloadedError,
@@ -22,6 +23,7 @@ export type UpstreamVerdict = 'up' | 'down' | 'unknown';
 export function verdictOf(error: unknown): UpstreamVerdict {
   if (
     !(error instanceof ChatBotKitError) ||
+    error instanceof CallCancelledError ||
     error instanceof UpstreamCircuitOpenError ||
     error instanceof UpstreamOverloadedError
   ) {

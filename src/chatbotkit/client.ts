@@ -35,6 +35,8 @@ export interface FetchOptions extends FetchRequestOptions {
   timeout?: number;
   /** Overrides the client's retries for this call. */
   retries?: number;
+  /** Cancels the call (queued, in flight or between retries): it fails with CallCancelledError. */
+  signal?: AbortSignal;
   /** Told how the call ended: the last status, how long it took, and how many attempts it made. */
   onSettled?: (outcome: CallOutcome) => void;
 }
@@ -90,7 +92,7 @@ export class ChatBotKitClient {
    * circuit breaker, the bulkhead, retries and the deadline all apply to the call as a whole.
    */
   async clientFetch(path: string, options: FetchOptions = {}): Promise<unknown> {
-    const deadline = new Deadline(options.timeout ?? this.#timeoutMs);
+    const deadline = new Deadline(options.timeout ?? this.#timeoutMs, options.signal);
     const budget = this.#resilience.budget(deadline, options.retries);
     const request = buildRequest(this.baseUrl, this.#options, path, options);
     let status: number | undefined;

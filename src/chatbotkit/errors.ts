@@ -64,6 +64,15 @@ export class UpstreamTimeoutError extends ChatBotKitError {
   }
 }
 
+/** The caller cancelled the call (the gateway is shutting down); it may or may not have reached the API. */
+export class CallCancelledError extends ChatBotKitError {
+  readonly code = 'CALL_CANCELLED';
+
+  constructor() {
+    super('the call was cancelled before it ended');
+  }
+}
+
 /** The API could not be reached (connection refused, reset, DNS, TLS, pool closed). */
 export class UpstreamUnavailableError extends ChatBotKitError {
   // A plain string, so that the more specific failures below can refine it.

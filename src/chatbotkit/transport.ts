@@ -1,5 +1,5 @@
 import { type Dispatcher, Pool } from 'undici';
-import { ChatBotKitError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors.ts';
+import { CallCancelledError, ChatBotKitError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors.ts';
 
 /** How the client reaches the API; part of `ChatBotKitClientOptions`. */
 export interface TransportOptions {
@@ -30,29 +30,47 @@ const CONNECT_FAILURES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** A call's overall deadline, from the first connect to the last body byte, retries and queueing included. */
+/**
+ * A call's overall deadline, from the first connect to the last body byte, retries and queueing
+ * included; the caller's `cancel` signal ends it early too.
+ */
 export class Deadline {
   readonly timeoutMs: number;
   /** `performance.now()` when the call started. */
   readonly startedAt = performance.now();
   readonly #controller = new AbortController();
   readonly #timer: NodeJS.Timeout;
+  readonly #cancel: AbortSignal | undefined;
+  #cancelled = false;
+  readonly #onCancel = () => {
+    this.#cancelled = true;
+    this.#controller.abort(this.#cancel?.reason);
+  };
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, cancel?: AbortSignal) {
     this.timeoutMs = timeoutMs;
     // Not AbortSignal.timeout(): its timer cannot be cancelled, so every finished call would
     // still fire an abort (and build a DOMException) when the deadline passes.
     const expire = () => this.#controller.abort(new DOMException('deadline passed', 'TimeoutError'));
     this.#timer = setTimeout(expire, timeoutMs);
+    this.#cancel = cancel;
+    if (cancel?.aborted) this.#onCancel();
+    else cancel?.addEventListener('abort', this.#onCancel, { once: true });
   }
 
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
+  /** Whether the caller's signal, not the deadline, ended the call. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
   /** Cancels the timer once the call has ended. */
   clear(): void {
     clearTimeout(this.#timer);
+    this.#cancel?.removeEventListener('abort', this.#onCancel);
   }
 }
 
@@ -115,6 +133,7 @@ export class Transport {
    */
   failure(error: unknown, deadline: Deadline): ChatBotKitError {
     if (error instanceof ChatBotKitError) return error;
+    if (deadline.cancelled) return new CallCancelledError();
     const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(this.#headersTimeout, 'headers');
     if (code === 'UND_ERR_BODY_TIMEOUT') return new UpstreamTimeoutError(this.#bodyTimeout, 'body');

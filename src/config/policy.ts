@@ -64,6 +64,27 @@ export function upstreamTimeouts(env: Variables, found: Findings): { timeoutMs: 
   return { timeoutMs, connectTimeoutMs };
 }
 
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+
+/**
+ * Node refuses a headers timeout longer than the request timeout (the headers are part of the
+ * request): an unset headers timeout is derived to fit, and only two chosen values can clash.
+ */
+export function clientTimeouts(
+  env: Variables,
+  found: Findings,
+): { headersTimeoutMs: number; requestTimeoutMs: number } {
+  const requestTimeoutMs = env.REQUEST_TIMEOUT_MS;
+  const headersTimeoutMs = env.HEADERS_TIMEOUT_MS ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeoutMs);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    found.problems.push(
+      `HEADERS_TIMEOUT_MS=${headersTimeoutMs} is longer than REQUEST_TIMEOUT_MS=${requestTimeoutMs}, which ` +
+        `includes the headers: lower HEADERS_TIMEOUT_MS to ${requestTimeoutMs} or less, or raise REQUEST_TIMEOUT_MS`,
+    );
+  }
+  return { headersTimeoutMs, requestTimeoutMs };
+}
+
 export function chooseUpstream(env: Variables, production: boolean, found: Findings): UpstreamConfig {
   const secret = env.CHATBOTKIT_SECRET;
   const apiUrlSet = env.CHATBOTKIT_API_URL !== undefined || found.reported.has('CHATBOTKIT_API_URL');

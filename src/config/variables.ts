@@ -41,7 +41,23 @@ export const VARIABLES = v.object({
   PORT: withDefault(wholeNumber(0, 65_535), { default: '4000', description: 'Port to listen on; 0 picks a free one' }),
   SHUTDOWN_TIMEOUT_MS: withDefault(wholeNumber(0, 300_000), {
     default: '10000',
-    description: 'How long SIGTERM or SIGINT waits for requests in flight before closing their connections',
+    description:
+      'How long SIGTERM or SIGINT waits for requests in flight; then their upstream calls are cancelled and ' +
+      'they are answered 503 SHUTTING_DOWN',
+  }),
+  HEADERS_TIMEOUT_MS: withoutDefault(wholeNumber(100, 300_000), {
+    shown: '10000, or REQUEST_TIMEOUT_MS if less',
+    description: 'Longest time a client may take to send a request’s headers; then the connection is closed',
+  }),
+  REQUEST_TIMEOUT_MS: withDefault(wholeNumber(100, 600_000), {
+    default: '30000',
+    description:
+      'Longest time a client may take to send a whole request (headers and body): 408 and closed. ' +
+      'The time to answer is not counted',
+  }),
+  MAX_CONNECTIONS: withDefault(wholeNumber(1, 1_000_000), {
+    default: '1024',
+    description: 'Open client connections at most; further ones are closed as they arrive',
   }),
   CORS_ORIGINS: withDefault(origins(), {
     default: '',
@@ -110,6 +126,12 @@ export const VARIABLES = v.object({
     description: 'Calls waiting for a free slot; beyond that they fail with GATEWAY_OVERLOADED',
   }),
 
+  ROUTER_SHARED_SECRET: withoutDefault(secret({ minBytes: 32 }), {
+    shown: 'none: _service follows INTROSPECTION in production, _entities is open',
+    description:
+      'When set, the federation fields _service and _entities answer only requests whose x-router-secret ' +
+      'header carries it: set your router to send it',
+  }),
   AUTH_MODE: withoutDefault(oneOf(AUTH_MODES), {
     shown: 'none with the emulator, else required',
     description: 'Who may mint sessions: JWT bearers, API key holders, callers with their own ChatBotKit token, anyone',

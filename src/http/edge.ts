@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { startServerSpan } from '../observability/tracing.ts';
@@ -17,6 +18,8 @@ export interface EdgeOptions {
   route: NodeHandler;
   /** The client's address, computed here once for both paths (src/http/client-address.ts). */
   clientAddress: ClientAddress;
+  /** The address the server listens on (HOST): bound to loopback, only loopback Host names are let in. */
+  listenHost: string;
 }
 
 const METRIC_PATHS = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
@@ -29,8 +32,10 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * counts it in flight, runs it inside a SERVER span in the caller's trace, and when it ends
  * reports it once: metrics, the span's outcome and the access log line, from its record.
  */
-export function createEdge({ logger, metrics, maxBodyBytes, route, clientAddress }: EdgeOptions): NodeHandler {
+export function createEdge(options: EdgeOptions): NodeHandler {
+  const { logger, metrics, maxBodyBytes, route, clientAddress, listenHost } = options;
   const writeAccessLine = createAccessLog(logger);
+  const loopbackOnly = isLoopbackHostname(listenHost.includes(':') ? `[${listenHost}]` : listenHost);
   return (request, response) => {
     const record = openRecord(request, clientAddress(request));
     const method = request.method ?? 'GET';
@@ -47,7 +52,8 @@ export function createEdge({ logger, metrics, maxBodyBytes, route, clientAddress
       writeAccessLine(record, { method, path, status, durationMs });
     });
 
-    const refusal = hostRefusal(request.headers.host) ?? bodyRefusal(method, request.headers, maxBodyBytes);
+    const refusal =
+      hostRefusal(request.headers.host, loopbackOnly) ?? bodyRefusal(method, request.headers, maxBodyBytes);
     if (refusal) {
       // Closing, so that node does not read and throw away a refused body to keep the connection.
       const headers = { 'content-type': 'text/plain; charset=utf-8', connection: 'close' };
@@ -65,10 +71,23 @@ interface Refusal {
   message: string;
 }
 
-/** A Host that makes no URL would fail deeper down (Yoga answers it with a stack trace). */
-function hostRefusal(host: string | undefined): Refusal | undefined {
-  if (host === undefined || URL.canParse(`http://${host}`)) return undefined;
-  return { status: 400, message: 'The Host header is not a valid host.' };
+/**
+ * A Host that makes no URL would fail deeper down (Yoga answers it with a stack trace). Bound to
+ * loopback, the gateway is meant for this machine only: a page on another site whose name an
+ * attacker re-pointed at 127.0.0.1 (DNS rebinding) reaches it with that site's name as its Host.
+ */
+function hostRefusal(host: string | undefined, loopbackOnly: boolean): Refusal | undefined {
+  if (host === undefined) return undefined;
+  if (!URL.canParse(`http://${host}`)) return { status: 400, message: 'The Host header is not a valid host.' };
+  if (loopbackOnly && !isLoopbackHostname(new URL(`http://${host}`).hostname)) {
+    return { status: 400, message: 'This gateway listens on loopback: it answers only Host localhost or 127.0.0.1.' };
+  }
+  return undefined;
+}
+
+/** A URL's hostname that names this machine: localhost, 127.0.0.0/8 or [::1]. */
+function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || (isIP(hostname) === 4 && hostname.startsWith('127.'));
 }
 
 /**

@@ -116,6 +116,8 @@ export function createKnownOperationPath<TContext extends object>(
       res: response,
       waitUntil,
     });
+    // The drain deadline may have answered it meanwhile (src/server.ts).
+    if (response.headersSent) return;
     if (answered instanceof EncodedResponse) {
       const { body, status, statusText, headers } = answered as EncodedResponse;
       const contentLength = Buffer.byteLength(body ?? '');

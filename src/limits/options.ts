@@ -4,6 +4,10 @@ import { readFileSync } from 'node:fs';
 export interface LimitsConfig {
   graphiql: boolean;
   introspection: boolean;
+  /** ROUTER_SHARED_SECRET: when set, `_service` and `_entities` answer only requests whose `x-router-secret` is it. */
+  routerSecret: string | undefined;
+  /** Without a router secret: whether `_service` answers anyone (`_entities` always does then). */
+  anonymousService: boolean;
   maxBodyBytes: number;
   /** Operation hash → document, from PERSISTED_OPERATIONS_FILE; when set, only these run. */
   persistedOperations: Readonly<Record<string, string>> | undefined;

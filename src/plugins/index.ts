@@ -8,6 +8,7 @@ import type { LimitsConfig } from '../limits/options.ts';
 import { type GatewayMetrics, useMetricsEndpoint } from '../observability/metrics.ts';
 import { DOCUMENT_LIMITS, useAllowList, useCsrfPreventionForPost, useValidationRules } from './use-abuse-limits.ts';
 import { useDocumentCache } from './use-document-cache.ts';
+import { useFederationFields } from './use-federation-fields.ts';
 import { useGraphQLJsExecutor } from './use-graphql-js-executor.ts';
 import { useRequestFacts } from './use-request-facts.ts';
 
@@ -67,6 +68,7 @@ export function gatewayPlugins({ limits, metrics, readiness }: PluginListOptions
       ? []
       : [{ name: 'no field suggestions', plugin: blockFieldSuggestionsPlugin() as Plugin }]),
     ...(limits.persistedOperations ? [{ name: 'allow-list', plugin: useAllowList(limits.persistedOperations) }] : []),
+    { name: 'federation fields', plugin: useFederationFields(limits) as Plugin },
     {
       name: 'readiness',
       plugin: useReadinessCheck({ endpoint: '/readyz', check: readiness }),

@@ -43,6 +43,11 @@ function operationLabel(document: DocumentNode, operation: OperationDefinitionNo
 
 /** Root field names of an operation, sorted and unique (fragments followed), e.g. `sessionGateway`. */
 function rootFields(document: DocumentNode, selections: readonly SelectionNode[]): string {
+  return [...rootFieldNames(document, selections)].sort().join(',');
+}
+
+/** The names of the root fields an operation selects, however fragments and aliases dress them. */
+export function rootFieldNames(document: DocumentNode, selections: readonly SelectionNode[]): Set<string> {
   const names = new Set<string>();
   const visit = (items: readonly SelectionNode[]): void => {
     for (const item of items) {
@@ -57,5 +62,5 @@ function rootFields(document: DocumentNode, selections: readonly SelectionNode[]
     }
   };
   visit(selections);
-  return [...names].sort().join(',');
+  return names;
 }

@@ -1,4 +1,5 @@
 import { builder } from './builder.ts';
+import { badUserInput } from './errors.ts';
 
 /** A conversation as this subgraph knows it: only its id. Other subgraphs add the rest. */
 export interface ConversationReference {
@@ -18,5 +19,9 @@ export const Conversation = builder.objectRef<ConversationReference>('Conversati
 // nothing is fetched, because minting a session is the only thing this service does with it.
 builder.asEntity(Conversation, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: ({ id }) => ({ id }),
+  // A representation without its key is the caller's mistake, not a null id to fail on as a bug.
+  resolveReference: ({ id }) => {
+    if (typeof id !== 'string' || id === '') throw badUserInput('A Conversation representation needs its id.');
+    return { id };
+  },
 });

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import {
+  CallCancelledError,
   InvalidArgumentError,
   MalformedResponseError,
   UpstreamOverloadedError,
@@ -23,7 +24,13 @@ export const GraphQLErrorCode = {
   UpstreamError: 'UPSTREAM_ERROR',
   GatewayMisconfigured: 'GATEWAY_MISCONFIGURED',
   GatewayOverloaded: 'GATEWAY_OVERLOADED',
+  ShuttingDown: 'SHUTTING_DOWN',
+  Forbidden: 'FORBIDDEN',
+  BadUserInput: 'BAD_USER_INPUT',
 } as const;
+
+/** The answer to a request the gateway stopped at its drain deadline (server.ts writes it too). */
+export const SHUTTING_DOWN_MESSAGE = 'The gateway is shutting down; send the request again.';
 
 abstract class ResultError extends Error {
   abstract readonly code: string;
@@ -127,6 +134,12 @@ export interface FailureContext {
 /** Turns a failure of the session call into a typed result error or a safe GraphQL error. */
 export function toGraphQLFailure(error: unknown, conversationId: string, { callerCredentials }: FailureContext): Error {
   if (error instanceof InvalidArgumentError) return new InvalidInputError(`input.${error.argument}`, error.message);
+  // The drain deadline is the one thing that cancels calls (src/server.ts).
+  if (error instanceof CallCancelledError) {
+    return new GraphQLError(SHUTTING_DOWN_MESSAGE, {
+      extensions: { code: GraphQLErrorCode.ShuttingDown, http: { status: 503 } },
+    });
+  }
   if (error instanceof UpstreamTimeoutError) {
     return graphQLError('ChatBotKit did not answer in time.', GraphQLErrorCode.UpstreamTimeout);
   }
@@ -210,6 +223,16 @@ function wrongRoute(error: UpstreamResponseError): GatewayMisconfiguredError {
     `the upstream answered 404 ${answer}, not ChatBotKit’s NOT_FOUND for an unknown conversation: ` +
       'the session route does not exist there; check the host and path of CHATBOTKIT_API_URL',
   );
+}
+
+/** A request refused for who sent it, not what it asked: HTTP 403. */
+export function forbidden(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: GraphQLErrorCode.Forbidden, http: { status: 403 } } });
+}
+
+/** A request the client got wrong in a way validation cannot see (an entity representation): no error log. */
+export function badUserInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: GraphQLErrorCode.BadUserInput } });
 }
 
 // No `originalError`: Yoga would mask the error, and the details belong in the logs only.

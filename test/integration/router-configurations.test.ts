@@ -15,7 +15,7 @@ import {
   type ConversationsSubgraph,
   startConversationsSubgraph,
 } from '../helpers/conversations-subgraph.ts';
-import { type TestGateway, withGateway } from '../helpers/gateway.ts';
+import { postGraphQL, type TestGateway, withGateway } from '../helpers/gateway.ts';
 
 // The router configurations docs/federation.md shows (examples/supergraph/), in front of a real
 // gateway whose AUTH_MODE needs the forwarded header: a caller is let in only if it arrived.
@@ -25,6 +25,7 @@ const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta
 const API_KEY = 'gw_live_router_0123456789';
 const JWT_SECRET = 'development-only-hs256-secret-0123456789';
 const JWT_ENV = { AUTH_MODE: 'jwt', JWT_SECRET, JWT_ISSUER: 'https://issuer.example', JWT_AUDIENCE: 'sessions' };
+const ROUTER_SHARED_SECRET = 'router-shared-secret-0123456789-abcdef';
 
 const MUTATION = /* GraphQL */ `
   mutation {
@@ -60,8 +61,11 @@ describe('Hive Gateway with examples/supergraph/gateway.config.ts', () => {
     await emulator.close();
   });
 
-  /** The configuration's header propagation, on a supergraph of `sessions` and another subgraph. */
-  async function throughRouter(sessions: TestGateway, headers: Record<string, string>) {
+  /**
+   * The configuration's header propagation, on a supergraph of `sessions` and another subgraph;
+   * `sentToSessions` gets the headers of each request the router sent to `sessions`.
+   */
+  async function throughRouter(sessions: TestGateway, headers: Record<string, string>, sentToSessions?: Headers[]) {
     const composition = composeServices([
       { name: 'sessions', typeDefs: parseGraphQL(read('schema/subgraph.graphql')), url: sessions.url },
       { name: 'conversations', typeDefs: parseGraphQL(CONVERSATIONS_SDL), url: conversations.url },
@@ -71,6 +75,13 @@ describe('Hive Gateway with examples/supergraph/gateway.config.ts', () => {
       supergraph: composition.supergraphSdl,
       propagateHeaders: gatewayConfig.propagateHeaders,
       logging: false,
+      plugins: () => [
+        {
+          onFetch: ({ url, options }) => {
+            if (url === sessions.url) sentToSessions?.push(new Headers(options.headers as HeadersInit));
+          },
+        },
+      ],
     });
     try {
       conversations.requests.length = 0;
@@ -105,6 +116,39 @@ describe('Hive Gateway with examples/supergraph/gateway.config.ts', () => {
     });
   });
 
+  it('sends ROUTER_SHARED_SECRET from its environment, which the gateway takes for _service, _entities', async () => {
+    const { limits } = loadConfig({ ROUTER_SHARED_SECRET });
+    process.env['ROUTER_SHARED_SECRET'] = ROUTER_SHARED_SECRET;
+    try {
+      await withGateway(emulator.url, { config: { limits } }, async (sessions) => {
+        const sent: Headers[] = [];
+        // A client's own x-router-secret is not passed on: the router's value replaces it.
+        const body = await throughRouter(sessions, { 'x-router-secret': 'from-a-client' }, sent);
+        expect(body).toEqual({ data: { createConversationSession: session } });
+        expect(sent.map((headers) => headers.get('x-router-secret'))).toEqual([ROUTER_SHARED_SECRET]);
+        // What the router sends is what the gateway asks of _service and _entities; nothing else is.
+        const routerHeaders = { 'x-router-secret': sent[0]?.get('x-router-secret') ?? '' };
+        const service = await postGraphQL(sessions.url, '{ _service { sdl } }', {}, routerHeaders);
+        expect(service.body.data?.['_service'].sdl).toContain('createConversationSession');
+        const entities = /* GraphQL */ `
+          query ($r: [_Any!]!) { _entities(representations: $r) { ... on Conversation { id } } }
+        `;
+        const representations = { r: [{ __typename: 'Conversation', id: 'conv_router' }] };
+        const entity = await postGraphQL(sessions.url, entities, representations, routerHeaders);
+        expect(entity.body).toEqual({ data: { _entities: [{ id: 'conv_router' }] } });
+        const refused = await postGraphQL(
+          sessions.url,
+          '{ _service { sdl } }',
+          {},
+          { 'x-router-secret': 'from-a-client' },
+        );
+        expect(refused.body.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+      });
+    } finally {
+      delete process.env['ROUTER_SHARED_SECRET'];
+    }
+  });
+
   it('forwards authorization: the jwt gateway accepts the caller’s token, which no other subgraph gets', async () => {
     const { auth } = loadConfig(JWT_ENV);
     await withGateway(emulator.url, { config: { auth } }, async (sessions) => {
@@ -135,7 +179,7 @@ describe('Apollo Router with examples/supergraph/router.yaml', () => {
   // No Apollo Router binary is available offline: this checks the file's shape, not a router run.
   const config = parseYaml(read('examples/supergraph/router.yaml'));
 
-  it('propagates exactly authorization, x-api-key and x-request-id, to the sessions subgraph only', () => {
+  it('propagates authorization, x-api-key and x-request-id, and inserts the router secret, to sessions only', () => {
     expect(Object.keys(config)).toEqual(['headers']);
     expect(Object.keys(config.headers)).toEqual(['subgraphs']);
     expect(config.headers.subgraphs).toEqual({
@@ -144,6 +188,9 @@ describe('Apollo Router with examples/supergraph/router.yaml', () => {
           { propagate: { named: 'authorization' } },
           { propagate: { named: 'x-api-key' } },
           { propagate: { named: 'x-request-id' } },
+          // The router's environment expansion: the same variable the gateway reads.
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the router's syntax, not a template.
+          { insert: { name: 'x-router-secret', value: '${env.ROUTER_SHARED_SECRET}' } },
         ],
       },
     });

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/chatbotkit/emulator.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -162,7 +163,7 @@ describe('graceful shutdown', () => {
     },
   );
 
-  it('cuts off requests still running at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
+  it('answers requests still running at SHUTDOWN_TIMEOUT_MS 503 SHUTTING_DOWN, logs that, and exits 0', async () => {
     const upstream = await startScriptedUpstream('hang');
     const server = await startServerProcess({
       CHATBOTKIT_API_URL: upstream.url,
@@ -171,18 +172,61 @@ describe('graceful shutdown', () => {
       UPSTREAM_TIMEOUT_MS: '60000',
     });
     try {
-      const inFlight = postGraphQL(`${server.url}/graphql`, CREATE_SESSION, {
-        input: { conversationId: 'conv_hang' },
-      }).catch((error: unknown) => error);
+      const inFlight = postGraphQL(
+        `${server.url}/graphql`,
+        CREATE_SESSION,
+        { input: { conversationId: 'conv_hang' } },
+        { 'x-request-id': 'drain-cut-1' },
+      );
       await expect.poll(() => upstream.requests.length).toBe(1);
-      const started = performance.now();
       server.child.kill('SIGTERM');
+      const { status, body, headers } = await inFlight;
+      expect(status).toBe(503);
+      expect(headers.get('connection')).toBe('close');
+      expect(body.errors?.map((error) => error.extensions?.['code'])).toEqual(['SHUTTING_DOWN']);
       expect(await server.exited).toBe(0);
-      expect(performance.now() - started).toBeLessThan(8_000);
-      expect(await inFlight).toBeInstanceOf(Error);
+      // The access line says what the client got, and that the upstream call ended (cancelled) first.
+      const line = server
+        .output()
+        .split('\n')
+        .find((entry) => entry.includes('"requestId":"drain-cut-1"') && entry.includes('"msg":"request"'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({
+        status: 503,
+        errorCodes: ['SHUTTING_DOWN'],
+        upstreamAttempts: 1,
+      });
+      expect(line).not.toContain('"aborted"');
     } finally {
       server.child.kill('SIGKILL');
       await upstream.close();
+    }
+  });
+});
+
+describe('the drain deadline, for a request waiting on something else than ChatBotKit', () => {
+  it('answers a request whose body has not arrived 503 SHUTTING_DOWN too, and logs that', async () => {
+    const server = await startServerProcess({ SHUTDOWN_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '60000' });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk;
+      });
+      const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+      // With Expect: 100-continue, node says when the request has reached the gateway's handler.
+      socket.write(
+        'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 100\r\nExpect: 100-continue\r\nx-request-id: drain-body-1\r\n\r\n',
+      );
+      await expect.poll(() => received).toContain('100 Continue');
+      socket.write('{"query":');
+      server.child.kill('SIGTERM');
+      expect(await answer).toMatch(/\r\n\r\nHTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*"code":"SHUTTING_DOWN"/);
+      expect(await server.exited).toBe(0);
+      expect(server.output()).toMatch(/"requestId":"drain-body-1".*"status":503.*"errorCodes":\["SHUTTING_DOWN"\]/);
+    } finally {
+      server.child.kill('SIGKILL');
     }
   });
 });

@@ -44,6 +44,9 @@ describe('configuration', () => {
         maxQueued: 256,
       },
       shutdownTimeoutMs: 10_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      maxConnections: 1024,
       logLevel: 'info',
       logFormat: 'json',
       tracing: false,
@@ -54,6 +57,8 @@ describe('configuration', () => {
       limits: {
         graphiql: true,
         introspection: true,
+        routerSecret: undefined,
+        anonymousService: true,
         maxBodyBytes: 65_536,
         persistedOperations: undefined,
         rateLimitPoints: 60,
@@ -94,6 +99,7 @@ describe('configuration', () => {
     [{ UPSTREAM_MAX_CONCURRENT: '0' }, /^UPSTREAM_MAX_CONCURRENT must be a whole number from 1 to 10000/],
     [{ MAX_BODY_BYTES: '1048576' }, /^MAX_BODY_BYTES must be a whole number from 1024 to 65536/],
     [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /^SHUTDOWN_TIMEOUT_MS must be/],
+    [{ ROUTER_SHARED_SECRET: 'short' }, /^ROUTER_SHARED_SECRET must be at least 32 bytes \(it has 5\)/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ CHATBOTKIT_TIMEZONE: 'Mars/Olympus' }, /^CHATBOTKIT_TIMEZONE must be an IANA time zone/],
     [{ AUTH_MODE: 'none', CHATBOTKIT_API_URL: 'not a url' }, /^CHATBOTKIT_API_URL must be an absolute http\(s\) URL/],
@@ -243,6 +249,25 @@ describe('configuration', () => {
         'connect could never be retried: lower UPSTREAM_CONNECT_TIMEOUT_MS to 1000, ' +
         'raise UPSTREAM_TIMEOUT_MS to 8000, or unset either one',
     ]);
+  });
+
+  it('derives the headers timeout from a shorter request timeout, and refuses two chosen ones that clash', () => {
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '4000' })).toMatchObject({
+      headersTimeoutMs: 4000,
+      requestTimeoutMs: 4000,
+    });
+    expect(problemsOf({ REQUEST_TIMEOUT_MS: '4000', HEADERS_TIMEOUT_MS: '5000' })).toEqual([
+      'HEADERS_TIMEOUT_MS=5000 is longer than REQUEST_TIMEOUT_MS=4000, which includes the headers: ' +
+        'lower HEADERS_TIMEOUT_MS to 4000 or less, or raise REQUEST_TIMEOUT_MS',
+    ]);
+  });
+
+  it('keeps _service open outside production; in production it follows INTROSPECTION', () => {
+    const production = { ...API_KEY_AUTH, NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk-1' };
+    expect(loadConfig({}).limits.anonymousService).toBe(true);
+    expect(loadConfig({ INTROSPECTION: 'false' }).limits.anonymousService).toBe(true);
+    expect(loadConfig(production).limits.anonymousService).toBe(false);
+    expect(loadConfig({ ...production, INTROSPECTION: 'true' }).limits.anonymousService).toBe(true);
   });
 
   it('treats a blank variable as unset', () => {
