@@ -15,7 +15,10 @@ import type { RateLimiter } from './rate-limit.ts';
 import { buildSubgraphSchema } from './schema/index.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
-export type AppConfig = Pick<Config, 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
+export type AppConfig = Pick<
+  Config,
+  'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies' | 'runAsUserId'
+>;
 
 export interface AppDependencies {
   client: ConversationSessionClient;
@@ -114,11 +117,15 @@ export function createApp(config: AppConfig, dependencies: AppDependencies, opti
 
 /** Each request's context: its caller, and what it records for the edge's report. */
 function createContextFactory(config: AppConfig, { client, logger, service, rateLimiter }: AppDependencies) {
-  const authenticate = createAuthenticator(config.auth);
+  const authenticate = createAuthenticator(config.auth, logger);
   return async (headers: HeaderReader, record: RequestRecord) => {
     const authentication = await authenticate(headers, record.clientAddress);
-    record.callerId = authentication.caller?.id;
-    if (!authentication.caller) record.authFailure = authentication.reason;
+    const { caller } = authentication;
+    record.callerId = caller?.id;
+    record.authFailure = caller ? caller.refusal : authentication.reason;
+    // Each request carries its own run-as user to the client: nothing shared, so callers never mix.
+    const runAsUserId = caller?.runAsUserId ?? config.runAsUserId;
+    record.runAs = runAsUserId;
     return createContext({
       requestId: record.requestId,
       logger,
@@ -127,6 +134,7 @@ function createContextFactory(config: AppConfig, { client, logger, service, rate
       conversationIdPrefixes: config.conversationIdPrefixes,
       rateLimiter,
       client,
+      runAsUserId,
       traceHeaders: traceContextOf(headers),
       onUpstreamSettled: (outcome) => {
         record.upstream = outcome;

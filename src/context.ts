@@ -46,6 +46,8 @@ export interface ContextParts {
   conversationIdPrefixes: readonly string[];
   rateLimiter: Pick<RateLimiter, 'consume'>;
   client: ConversationSessionClient;
+  /** The ChatBotKit sub-account user this request's sessions are minted as (`x-runas-user-id`). */
+  runAsUserId: string | undefined;
   /** Trace context to pass on to ChatBotKit. */
   traceHeaders: Record<string, string>;
   onUpstreamSettled: NonNullable<CallOptions['onSettled']>;
@@ -70,6 +72,7 @@ export function createContext(parts: ContextParts): GraphQLContext {
       traceUpstreamCall('chatbotkit POST /conversation/{id}/session/create', parts.traceHeaders, (traceHeaders, span) =>
         parts.client.createValidated(create, {
           requestId: parts.requestId,
+          runAsUserId: parts.runAsUserId,
           headers: {
             ...traceHeaders,
             // Passthrough: the caller's own ChatBotKit token stands in for the gateway's secret.

@@ -16,7 +16,12 @@ const JWT_BASE = {
   requiredScope: 'conversation-session:create',
   clockToleranceSeconds: 5,
   jwksCooldownSeconds: 0,
+  jwksMaxAgeSeconds: 600,
+  jwksMaxStaleSeconds: 86_400,
+  jwksTimeoutMs: 5_000,
   conversationsClaim: 'conversations',
+  runAsClaim: undefined,
+  runAsRequired: false,
 };
 
 let emulator: RunningEmulator;

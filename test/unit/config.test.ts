@@ -330,7 +330,7 @@ describe('every refusal', () => {
     ],
     [{ CHATBOTKIT_SECRET: SECRET, AUTH_MODE: 'passthrough' }, ['AUTH_MODE=passthrough', 'unset CHATBOTKIT_SECRET']],
     [{ AUTH_MODE: 'magic' }, ['AUTH_MODE must be one of', '(got "magic")']],
-    [{ AUTH_MODE: 'api-key' }, ['AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES', 'set it to']],
+    [{ AUTH_MODE: 'api-key' }, ['AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES', 'set GATEWAY_API_KEY_HASHES to']],
     [{ AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: 'my-raw-api-key' }, ['GATEWAY_API_KEY_HASHES must hold']],
     [{ ...JWT_AUTH, JWT_SECRET: undefined }, ['AUTH_MODE=jwt needs JWT_JWKS_URL', 'set one']],
     [{ ...JWT_AUTH, JWT_SECRET, JWT_JWKS_URL: JWKS }, [`JWT_JWKS_URL=${JWKS}`, 'JWT_SECRET hidden', 'unset one']],
