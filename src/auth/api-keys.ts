@@ -69,8 +69,9 @@ export function readApiKeys(path: string): { keys: ApiKey[]; problems: string[] 
     problems.push(...entryProblems.map((problem) => `entry ${index + 1} of ${path}: ${problem}`));
     return entry as ApiKey;
   });
-  if (problems.length === 0) problems.push(...repeats(keys, path));
-  return { keys: keys.map((key) => ({ ...key, sha256: key.sha256.toLowerCase() })), problems };
+  if (problems.length > 0) return { keys: [], problems };
+  const normalized = keys.map((key) => ({ ...key, sha256: key.sha256.toLowerCase() }));
+  return { keys: normalized, problems: repeats(normalized, path) };
 }
 
 function checkEntry(entry: unknown): string[] {
@@ -86,7 +87,9 @@ function checkEntry(entry: unknown): string[] {
     problems.push('"sha256" must be the 64-character SHA-256 hex digest of the key');
   }
   if (runAsUserId !== undefined && !isRunAsUserId(runAsUserId)) {
-    problems.push(`"runAsUserId" must be printable ASCII, as it is sent as a header (got ${JSON.stringify(runAsUserId)})`);
+    problems.push(
+      `"runAsUserId" must be printable ASCII, as it is sent as a header (got ${JSON.stringify(runAsUserId)})`,
+    );
   }
   if (name !== undefined && !(typeof name === 'string' && NAME.test(name))) {
     problems.push(`"name" must be 1 to 64 letters, digits, ".", "_" or "-" (got ${JSON.stringify(name)})`);
@@ -99,10 +102,10 @@ function repeats(keys: ApiKey[], path: string): string[] {
   const problems: string[] = [];
   const seen = { sha256: new Map<string, number>(), name: new Map<string, number>() };
   keys.forEach((key, index) => {
-    const digest = key.sha256.toLowerCase();
-    const first = seen.sha256.get(digest);
-    if (first !== undefined) problems.push(`entry ${index + 1} of ${path} has the digest of entry ${first}: remove one`);
-    else seen.sha256.set(digest, index + 1);
+    const first = seen.sha256.get(key.sha256);
+    if (first !== undefined)
+      problems.push(`entry ${index + 1} of ${path} has the digest of entry ${first}: remove one`);
+    else seen.sha256.set(key.sha256, index + 1);
     if (key.name === undefined) return;
     const named = seen.name.get(key.name);
     if (named !== undefined) {

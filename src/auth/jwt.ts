@@ -1,4 +1,4 @@
-import { errors as joseErrors, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
+import { type JWTPayload, type JWTVerifyOptions, errors as joseErrors, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import type { Authentication, Caller } from './authenticate.ts';
 import { createKeySet, KeySetUnavailableError } from './key-set.ts';

@@ -47,10 +47,11 @@ function hs256(
     issuer = JWT_BASE.issuer,
     secret = JWT_SECRET,
     subject = 'user-1' as string | null,
+    typ = undefined as string | undefined,
   } = {},
 ) {
   const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
+    .setProtectedHeader({ alg: 'HS256', ...(typ !== undefined && { typ }) })
     .setIssuer(issuer)
     .setAudience(audience)
     .setIssuedAt();
@@ -93,9 +94,29 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
     ['garbage', async () => ({ authorization: 'Bearer not.a.jwt' })],
     ['a token that never expires (no exp)', () => bearer(scoped, { expiresIn: null })],
     ['a token with no subject (no sub)', () => bearer(scoped, { subject: null })],
+    ['a DPoP proof (typ dpop+jwt)', () => bearer(scoped, { typ: 'dpop+jwt' })],
+    ['an ID token type (typ id+jwt)', () => bearer(scoped, { typ: 'application/id+jwt' })],
+    ['a logout token (typ logout+jwt)', () => bearer(scoped, { typ: 'logout+jwt' })],
   ])('answers 401 UNAUTHENTICATED for %s', async (_name, headers) => {
     await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       expectRefused(await create(gateway, await headers()), 401);
+    });
+  });
+
+  it.each(['JWT', 'jwt', 'at+jwt', 'application/at+jwt', 'AT+JWT'])(
+    'accepts an access token of typ %s (or none, above)',
+    async (typ) => {
+      await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
+        const { body } = await create(gateway, await bearer(scoped, { typ }));
+        expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession' });
+      });
+    },
+  );
+
+  it('logs why a token of another typ was refused', async () => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
+      await create(gateway, await bearer(scoped, { typ: 'dpop+jwt' }));
+      expect(gateway.logs.join('')).toContain('"authFailure":"typ header not accepted"');
     });
   });
 
