@@ -50,13 +50,13 @@ const LAST_RETRY_MS = 60_000;
 export function createKeySet(options: KeySetOptions): KeyResolver {
   // jose writes `uat` (when) and `jwks` (what) here after each good fetch.
   const cache: JWKSCacheInput = {};
-  const backoff = createBackoff(options, cache);
+  const guarded = guardedFetch(options, cache);
   const remote = createRemoteJWKSet(new URL(options.url), {
     cacheMaxAge: options.maxAgeMs,
     cooldownDuration: options.cooldownMs,
     timeoutDuration: options.timeoutMs,
     [jwksCache]: cache,
-    [customFetch]: backoff.fetch,
+    [customFetch]: guarded,
   });
   let lastGood: { uat: number; keys: ReturnType<typeof createLocalJWKSet> } | undefined;
   const lastGoodKeys = () => {
@@ -85,7 +85,7 @@ function goodSet(cache: JWKSCacheInput): ExportedJWKSCache | undefined {
  * The fetch jose calls: refused at once while backing off; otherwise a real fetch whose failure
  * (no answer, not 200, not a key set) starts or lengthens the backoff and is logged once.
  */
-function createBackoff(options: KeySetOptions, cache: JWKSCacheInput) {
+function guardedFetch(options: KeySetOptions, cache: JWKSCacheInput): FetchImplementation {
   const { origin, pathname } = new URL(options.url);
   const jwksUrl = origin + pathname;
   let failures = 0;
@@ -96,9 +96,9 @@ function createBackoff(options: KeySetOptions, cache: JWKSCacheInput) {
     const retryInMs = Math.min(FIRST_RETRY_MS * 2 ** (failures - 1), LAST_RETRY_MS);
     retryAt = Date.now() + retryInMs;
     const good = goodSet(cache);
-    const staleUntil = good && good.uat + options.maxAgeMs + options.maxStaleMs;
+    const staleUntil = good ? good.uat + options.maxAgeMs + options.maxStaleMs : 0;
     const fields = { err: error, jwksUrl, failures, retryInMs };
-    if (good && staleUntil !== undefined && staleUntil > Date.now()) {
+    if (good && staleUntil > Date.now()) {
       const until = new Date(staleUntil).toISOString();
       options.logger.warn(
         { ...fields, keySetFetchedAt: new Date(good.uat).toISOString(), staleUntil: until },
@@ -110,7 +110,7 @@ function createBackoff(options: KeySetOptions, cache: JWKSCacheInput) {
     return new KeySetUnavailableError('the key set could not be fetched', { cause: error });
   };
 
-  const fetchKeySet: FetchImplementation = async (url, init) => {
+  return async (url, init) => {
     if (Date.now() < retryAt) throw new KeySetUnavailableError('waiting to fetch the key set again');
     let body: string;
     try {
@@ -129,9 +129,14 @@ function createBackoff(options: KeySetOptions, cache: JWKSCacheInput) {
     retryAt = 0;
     return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
   };
-  return { fetch: fetchKeySet };
 }
 
+/** What jose takes for a key set (its own check is not exported): an object whose `keys` are objects. */
 function isKeySet(value: unknown): value is JSONWebKeySet {
-  return typeof value === 'object' && value !== null && Array.isArray((value as { keys?: unknown }).keys);
+  const keys = isObject(value) ? value['keys'] : undefined;
+  return Array.isArray(keys) && keys.every(isObject);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

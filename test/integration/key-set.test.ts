@@ -67,6 +67,7 @@ describe('while the key set cannot be fetched and nothing is cached', () => {
   it.each<[string, UpstreamReply]>([
     ['answers 500', FAILING],
     ['hangs', 'hang'],
+    ['answers 200 with a page that is no key set', { status: 200, body: '<html>maintenance</html>' }],
   ])('when it %s, 200 requests make a handful of fetches, each refused UNAUTHENTICATED', async (_name, reply) => {
     keySet = await startScriptedUpstream(reply);
     await withGateway(emulator.url, { config: { auth: jwtAuth({ jwksTimeoutMs: 200 }) } }, async (gateway) => {
@@ -101,7 +102,7 @@ describe('while the key set cannot be fetched and nothing is cached', () => {
 describe('when the key set cannot be fetched after a good fetch', () => {
   it('verifies tokens with the last good key set past its max age, within the stale bound, and says so', async () => {
     keySet = await startScriptedUpstream(serveKeys());
-    const auth = jwtAuth({ jwksMaxAgeSeconds: 1, jwksMaxStaleSeconds: 2 });
+    const auth = jwtAuth({ jwksMaxAgeSeconds: 1, jwksMaxStaleSeconds: 3 });
     await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       const bearer = await token();
       expect((await create(gateway, bearer)).result).toBe('ConversationSession');
@@ -116,7 +117,7 @@ describe('when the key set cannot be fetched after a good fetch', () => {
       expect(warnings(gateway).join('')).toContain('verifying tokens with the last good key set until');
 
       // Past max age + stale bound: refused, as with no key set at all.
-      await sleep(fetchedBy + 3_200 - Date.now());
+      await sleep(fetchedBy + 4_200 - Date.now());
       const refused = await create(gateway, bearer);
       expect(refused.status).toBe(401);
       expect(refused.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
