@@ -125,7 +125,7 @@ function createContextFactory(config: AppConfig, { client, logger, service, rate
     record.authFailure = caller ? caller.refusal : authentication.reason;
     // Each request carries its own run-as user to the client: nothing shared, so callers never mix.
     const runAsUserId = caller?.runAsUserId ?? config.runAsUserId;
-    record.runAs = runAsUserId;
+    if (caller) record.runAs = runAsUserId;
     return createContext({
       requestId: record.requestId,
       logger,
