@@ -17,7 +17,10 @@ import { buildSubgraphSchema } from './schema/index.ts';
 import { createSessionBudget } from './session-budget.ts';
 
 /** The parts of the configuration the HTTP handler uses. */
-export type AppConfig = Pick<Config, 'host' | 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies'>;
+export type AppConfig = Pick<
+  Config,
+  'host' | 'corsOrigins' | 'auth' | 'conversationIdPrefixes' | 'limits' | 'proxies' | 'runAsUserId'
+>;
 
 export interface AppDependencies {
   client: ConversationSessionClient;
@@ -129,12 +132,16 @@ function createContextFactory(
   { client, logger, service, rateLimiter }: AppDependencies,
   cancel: AbortSignal,
 ) {
-  const authenticate = createAuthenticator(config.auth);
+  const authenticate = createAuthenticator(config.auth, logger);
   const sessionBudget = createSessionBudget(rateLimiter);
   return async (headers: HeaderReader, record: RequestRecord) => {
     const authentication = await authenticate(headers, record.clientAddress);
-    record.callerId = authentication.caller?.id;
-    if (!authentication.caller) record.authFailure = authentication.reason;
+    const { caller } = authentication;
+    record.callerId = caller?.id;
+    record.authFailure = caller ? caller.refusal : authentication.reason;
+    // Each request carries its own run-as user to the client: nothing shared, so callers never mix.
+    const runAsUserId = caller?.runAsUserId ?? config.runAsUserId;
+    if (caller) record.runAs = runAsUserId;
     return createContext({
       requestId: record.requestId,
       logger,
@@ -143,6 +150,7 @@ function createContextFactory(
       conversationIdPrefixes: config.conversationIdPrefixes,
       sessionBudget,
       client,
+      runAsUserId,
       traceHeaders: traceContextOf(headers),
       cancel,
       onUpstreamSettled: (outcome) => {

@@ -57,6 +57,8 @@ export interface ContextParts {
   conversationIdPrefixes: readonly string[];
   sessionBudget: SessionBudget;
   client: ConversationSessionClient;
+  /** The ChatBotKit sub-account user this request's sessions are minted as (`x-runas-user-id`). */
+  runAsUserId: string | undefined;
   /** Trace context to pass on to ChatBotKit. */
   traceHeaders: Record<string, string>;
   /** Aborts when the gateway stops waiting for requests in flight: their upstream calls are cancelled. */
@@ -90,6 +92,7 @@ export function createContext(parts: ContextParts): GraphQLContext {
         parts.client.createValidated(create, {
           requestId: parts.requestId,
           signal: parts.cancel,
+          runAsUserId: parts.runAsUserId,
           headers: {
             ...traceHeaders,
             // Passthrough: the caller's own ChatBotKit token stands in for the gateway's secret.

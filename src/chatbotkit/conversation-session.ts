@@ -14,7 +14,10 @@ export interface ConversationSessionCreateResponse {
   expiresAt: number;
 }
 
-export type CallOptions = Pick<FetchOptions, 'requestId' | 'headers' | 'onSettled' | 'timeout' | 'retries' | 'signal'>;
+export type CallOptions = Pick<
+  FetchOptions,
+  'requestId' | 'runAsUserId' | 'headers' | 'onSettled' | 'timeout' | 'retries' | 'signal'
+>;
 
 // ChatBotKit ids are short URL-safe strings. Anything else is refused before a request is
 // built, so no value can add a path segment, a query or a fragment to the route.

@@ -78,9 +78,24 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
   answer(response, 200, {
     id: conversationId,
-    token: randomBytes(32).toString('base64url'),
+    token: sessionToken(request.headers['x-runas-user-id']),
     expiresAt: Date.now() + Math.round(duration * 1000),
   });
+}
+
+/**
+ * A new opaque token. A session minted as a sub-account user (`x-runas-user-id`) carries that
+ * user in the token, as `<user id, base64url>.<random>`, so that one can tell whose it is.
+ */
+function sessionToken(runAsUserId: string | string[] | undefined): string {
+  const random = randomBytes(32).toString('base64url');
+  return typeof runAsUserId === 'string' ? `${Buffer.from(runAsUserId).toString('base64url')}.${random}` : random;
+}
+
+/** The sub-account user an emulator token was minted as, if any. */
+export function emulatorRunAsOf(token: string): string | undefined {
+  const [user, random] = token.split('.');
+  return random === undefined || user === undefined ? undefined : Buffer.from(user, 'base64url').toString();
 }
 
 async function readJsonObject(request: IncomingMessage): Promise<Record<string, unknown> | 'invalid' | 'too-large'> {

@@ -29,6 +29,8 @@ export interface FetchRequestOptions {
   headers?: Record<string, string>;
   /** Sent as `x-request-id` so both sides' logs line up. */
   requestId?: string;
+  /** Act as this sub-account user for this call only, instead of the client's `runAsUserId`. */
+  runAsUserId?: string | undefined;
 }
 
 /** The request for `clientFetch(path, options)` against `baseUrl`. */
@@ -87,9 +89,11 @@ function encodeBody(options: FetchRequestOptions): string | FormData | undefined
 }
 
 // The client's identity comes last, so no per-call header can replace it; a per-call
-// `authorization` stands in only where no secret is configured.
+// `authorization` stands in only where no secret is configured, and a per-call run-as user only
+// through its own option.
 function buildHeaders(identity: IdentityOptions, options: FetchRequestOptions): Record<string, string> {
-  const { secret, runAsUserId, timezone, headers } = identity;
+  const { secret, timezone, headers } = identity;
+  const runAsUserId = options.runAsUserId ?? identity.runAsUserId;
   return {
     ...headers,
     ...options.headers,

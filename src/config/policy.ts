@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { AuthConfig } from '../auth/options.ts';
 import { DEFAULT_BASE_URL, type UpstreamConfig } from '../chatbotkit/options.ts';
+import { chooseApiKeys, runAsRules } from './run-as-policy.ts';
 import type { Variables } from './variables.ts';
 
 /*
@@ -119,6 +120,7 @@ export function chooseUpstream(env: Variables, production: boolean, found: Findi
 
 export function chooseAuth(env: Variables, upstream: UpstreamConfig, production: boolean, found: Findings): AuthConfig {
   const mode = env.AUTH_MODE;
+  runAsRules(env, mode, found);
   if (mode === undefined) {
     if (upstream.kind === 'emulator' || found.reported.has('AUTH_MODE')) return { mode: 'none' };
     found.problems.push(
@@ -150,17 +152,14 @@ export function chooseAuth(env: Variables, upstream: UpstreamConfig, production:
       }
       return { mode };
     case 'api-key':
-      if (env.GATEWAY_API_KEY_HASHES.length === 0 && !found.reported.has('GATEWAY_API_KEY_HASHES')) {
-        found.problems.push(
-          'AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES: set it to the SHA-256 hex digests of the accepted ' +
-            'x-api-key values, comma-separated',
-        );
-      }
-      return { mode, keyHashes: env.GATEWAY_API_KEY_HASHES };
+      return chooseApiKeys(env, found);
     case 'jwt':
       return chooseJwt(env, production, found);
   }
 }
+
+// jose's default: an issuer's key set that takes longer is as good as down.
+const JWKS_TIMEOUT_MS = 5_000;
 
 function chooseJwt(env: Variables, production: boolean, found: Findings): AuthConfig {
   const { JWT_JWKS_URL: jwksUrl, JWT_SECRET: secret } = env;
@@ -201,7 +200,12 @@ function chooseJwt(env: Variables, production: boolean, found: Findings): AuthCo
     requiredScope: env.JWT_REQUIRED_SCOPE,
     clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
     jwksCooldownSeconds: env.JWT_JWKS_COOLDOWN_SECONDS,
+    jwksMaxAgeSeconds: env.JWT_JWKS_MAX_AGE_SECONDS,
+    jwksMaxStaleSeconds: env.JWT_JWKS_MAX_STALE_SECONDS,
+    jwksTimeoutMs: JWKS_TIMEOUT_MS,
     conversationsClaim: env.JWT_CONVERSATIONS_CLAIM,
+    runAsClaim: env.JWT_RUNAS_CLAIM,
+    runAsRequired: env.JWT_RUNAS_REQUIRED,
   };
 }
 

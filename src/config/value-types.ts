@@ -68,12 +68,15 @@ export function list(entry?: ListEntry): Value<string[]> {
   );
 }
 
+/** Printable ASCII with no space at either end: what may be sent as an HTTP header's value. */
+export const HEADER_VALUE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
+
 /** A value sent as an HTTP header must be a legal header value, or every call fails later. */
 export function headerValue(type = 'text'): Value<string> {
   return v.pipe(
     v.string(),
     v.regex(
-      /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/,
+      HEADER_VALUE,
       (issue) => `must be printable ASCII, as it is sent as an HTTP header (got ${JSON.stringify(issue.input)})`,
     ),
     v.metadata({ type, allowed: 'printable ASCII' }),

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { apiKeysFile } from '../auth/api-keys.ts';
 import { AUTH_MODES } from '../auth/options.ts';
 import { DEFAULT_BASE_URL } from '../chatbotkit/options.ts';
 import { FORWARDING_HEADERS, isTrustedProxyEntry } from '../http/options.ts';
@@ -141,6 +142,11 @@ export const VARIABLES = v.object({
     shown: 'none (required with api-key)',
     description: 'With api-key: digests of the accepted x-api-key values',
   }),
+  GATEWAY_API_KEYS_FILE: withoutDefault(apiKeysFile(), {
+    description:
+      'With api-key: JSON list of { "sha256", "runAsUserId", "name" }: accepted keys, each with its own ' +
+      'sub-account user and the name logs show for it; beside or instead of GATEWAY_API_KEY_HASHES',
+  }),
   JWT_JWKS_URL: withoutDefault(httpUrl(), {
     description: 'With jwt: the issuer’s key set (https, or http to loopback)',
   }),
@@ -161,9 +167,27 @@ export const VARIABLES = v.object({
     default: '30',
     description: 'Least time between two key-set fetches (an unknown kid triggers one)',
   }),
+  JWT_JWKS_MAX_AGE_SECONDS: withDefault(wholeNumber(1, 86_400), {
+    default: '600',
+    description: 'Age at which the key set is fetched again',
+  }),
+  JWT_JWKS_MAX_STALE_SECONDS: withDefault(wholeNumber(0, 7 * 86_400), {
+    default: '86400',
+    description:
+      'While key-set fetches fail, how long past its max age the last good key set still verifies tokens; ' +
+      '0: refuse every token once it is too old',
+  }),
   JWT_CONVERSATIONS_CLAIM: withDefault(text(), {
     default: 'conversations',
     description: 'Claim listing the conversation ids (or prefix*) a caller may open; absent means any',
+  }),
+  JWT_RUNAS_CLAIM: withoutDefault(text(), {
+    shown: 'none (every session as CHATBOTKIT_RUNAS_USER_ID)',
+    description: 'With jwt: claim naming the sub-account user each caller’s sessions are minted as',
+  }),
+  JWT_RUNAS_REQUIRED: withDefault(boolean(), {
+    default: 'false',
+    description: 'true: refuse (FORBIDDEN) tokens without JWT_RUNAS_CLAIM, rather than use CHATBOTKIT_RUNAS_USER_ID',
   }),
 
   GRAPHIQL: withoutDefault(boolean(), {

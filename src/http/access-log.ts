@@ -34,6 +34,7 @@ export function createAccessLog(logger: Logger): (record: RequestRecord, outcome
         clientAddress: record.clientAddress,
         caller: record.callerId,
         authFailure: record.authFailure,
+        runAs: record.runAs,
         result: record.result,
         upstreamStatus: record.upstream?.status,
         upstreamMs: record.upstream && Math.round(record.upstream.durationMs),

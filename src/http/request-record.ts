@@ -22,7 +22,10 @@ export interface RequestRecord {
   errorCodes?: string[];
   /** The caller's identity, or why the credentials were refused. */
   callerId?: string | undefined;
-  authFailure?: string;
+  /** Why the credentials were refused, or why a known caller may not mint sessions. */
+  authFailure?: string | undefined;
+  /** The ChatBotKit sub-account user the request's sessions are minted as. */
+  runAs?: string | undefined;
   traceId?: string;
 }
 

@@ -16,7 +16,12 @@ const JWT_BASE = {
   requiredScope: 'conversation-session:create',
   clockToleranceSeconds: 5,
   jwksCooldownSeconds: 0,
+  jwksMaxAgeSeconds: 600,
+  jwksMaxStaleSeconds: 86_400,
+  jwksTimeoutMs: 5_000,
   conversationsClaim: 'conversations',
+  runAsClaim: undefined,
+  runAsRequired: false,
 };
 
 let emulator: RunningEmulator;
@@ -42,10 +47,11 @@ function hs256(
     issuer = JWT_BASE.issuer,
     secret = JWT_SECRET,
     subject = 'user-1' as string | null,
+    typ = undefined as string | undefined,
   } = {},
 ) {
   const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
+    .setProtectedHeader({ alg: 'HS256', ...(typ !== undefined && { typ }) })
     .setIssuer(issuer)
     .setAudience(audience)
     .setIssuedAt();
@@ -88,9 +94,29 @@ describe('AUTH_MODE=jwt with a shared HS256 secret', () => {
     ['garbage', async () => ({ authorization: 'Bearer not.a.jwt' })],
     ['a token that never expires (no exp)', () => bearer(scoped, { expiresIn: null })],
     ['a token with no subject (no sub)', () => bearer(scoped, { subject: null })],
+    ['a DPoP proof (typ dpop+jwt)', () => bearer(scoped, { typ: 'dpop+jwt' })],
+    ['an ID token type (typ id+jwt)', () => bearer(scoped, { typ: 'application/id+jwt' })],
+    ['a logout token (typ logout+jwt)', () => bearer(scoped, { typ: 'logout+jwt' })],
   ])('answers 401 UNAUTHENTICATED for %s', async (_name, headers) => {
     await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
       expectRefused(await create(gateway, await headers()), 401);
+    });
+  });
+
+  it('accepts typ JWT or at+jwt (any case, application/ or not) or none, and refuses other types', async () => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
+      for (const typ of ['JWT', 'jwt', 'at+jwt', 'application/at+jwt', 'AT+JWT']) {
+        const { body } = await create(gateway, await bearer(scoped, { typ }));
+        expect(body.data?.['createConversationSession']).toMatchObject({ __typename: 'ConversationSession' });
+      }
+      expectRefused(await create(gateway, await bearer(scoped, { typ: 'application/dpop+jwt' })), 401);
+    });
+  });
+
+  it('logs why a token of another typ was refused', async () => {
+    await withGateway(emulator.url, { config: { auth } }, async (gateway) => {
+      await create(gateway, await bearer(scoped, { typ: 'dpop+jwt' }));
+      expect(gateway.logs.join('')).toContain('"authFailure":"typ header not accepted"');
     });
   });
 

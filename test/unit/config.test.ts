@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 
@@ -360,7 +363,7 @@ describe('every refusal', () => {
     ],
     [{ CHATBOTKIT_SECRET: SECRET, AUTH_MODE: 'passthrough' }, ['AUTH_MODE=passthrough', 'unset CHATBOTKIT_SECRET']],
     [{ AUTH_MODE: 'magic' }, ['AUTH_MODE must be one of', '(got "magic")']],
-    [{ AUTH_MODE: 'api-key' }, ['AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES', 'set it to']],
+    [{ AUTH_MODE: 'api-key' }, ['AUTH_MODE=api-key needs GATEWAY_API_KEY_HASHES', 'set GATEWAY_API_KEY_HASHES to']],
     [{ AUTH_MODE: 'api-key', GATEWAY_API_KEY_HASHES: 'my-raw-api-key' }, ['GATEWAY_API_KEY_HASHES must hold']],
     [{ ...JWT_AUTH, JWT_SECRET: undefined }, ['AUTH_MODE=jwt needs JWT_JWKS_URL', 'set one']],
     [{ ...JWT_AUTH, JWT_SECRET, JWT_JWKS_URL: JWKS }, [`JWT_JWKS_URL=${JWKS}`, 'JWT_SECRET hidden', 'unset one']],
@@ -482,5 +485,87 @@ describe('NODE_ENV', () => {
 
   it('takes test without a warning', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).warnings).toEqual([]);
+  });
+});
+
+describe('per-tenant run-as and the key set', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keys-file-'));
+  const keysFile = (name: string, entries: unknown): string => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(entries));
+    return path;
+  };
+  const B = 'b'.repeat(64);
+  const C = 'C'.repeat(64);
+
+  it('reads GATEWAY_API_KEYS_FILE into keys with their users and names, digests in lowercase', () => {
+    const file = keysFile('good.json', [{ sha256: C, runAsUserId: 'user_c', name: 'acme' }, { sha256: B }]);
+    expect(loadConfig({ AUTH_MODE: 'api-key', GATEWAY_API_KEYS_FILE: file }).auth).toEqual({
+      mode: 'api-key',
+      keyHashes: [],
+      keys: [{ sha256: 'c'.repeat(64), runAsUserId: 'user_c', name: 'acme' }, { sha256: B }],
+    });
+  });
+
+  it('refuses GATEWAY_API_KEYS_FILE with one line per problem, never echoing a digest or key', () => {
+    const file = keysFile('bad.json', [
+      { sha256: 'my-raw-api-key', name: 'ok' },
+      { sha256: B, runAsUserId: 'user\u0001x', name: 'has space' },
+      { sha256: C, runAsUserID: 'user_c' },
+      'acme',
+    ]);
+    const problems = problemsOf({ AUTH_MODE: 'api-key', GATEWAY_API_KEYS_FILE: file });
+    expect(problems).toEqual([
+      `GATEWAY_API_KEYS_FILE entry 1 of ${file}: "sha256" must be the 64-character SHA-256 hex digest of the key`,
+      `GATEWAY_API_KEYS_FILE entry 2 of ${file}: "runAsUserId" must be printable ASCII, as it is sent as a header ` +
+        '(got "user\\u0001x")',
+      `GATEWAY_API_KEYS_FILE entry 2 of ${file}: "name" must be 1 to 64 letters, digits, ".", "_" or "-" ` +
+        '(got "has space")',
+      `GATEWAY_API_KEYS_FILE entry 3 of ${file}: unknown field "runAsUserID": the fields are sha256, runAsUserId, name`,
+      `GATEWAY_API_KEYS_FILE entry 4 of ${file}: must be an object { "sha256", "runAsUserId", "name" }`,
+    ]);
+    expect(problems.join('\n')).not.toContain('my-raw-api-key');
+  });
+
+  it('refuses a key listed twice, or two keys under one name', () => {
+    const file = keysFile('twice.json', [
+      { sha256: B, name: 'acme' },
+      { sha256: B.toUpperCase() },
+      { sha256: C, name: 'acme' },
+    ]);
+    expect(problemsOf({ AUTH_MODE: 'api-key', GATEWAY_API_KEYS_FILE: file, GATEWAY_API_KEY_HASHES: C })).toEqual([
+      `GATEWAY_API_KEYS_FILE entry 2 of ${file} has the digest of entry 1: remove one`,
+      `GATEWAY_API_KEYS_FILE entry 3 of ${file} has the name "acme" of entry 1: names must differ`,
+    ]);
+    const other = keysFile('overlap.json', [{ sha256: C, name: 'acme' }]);
+    expect(problemsOf({ AUTH_MODE: 'api-key', GATEWAY_API_KEYS_FILE: other, GATEWAY_API_KEY_HASHES: C })).toEqual([
+      'GATEWAY_API_KEY_HASHES entry 1 is also in GATEWAY_API_KEYS_FILE: remove it from GATEWAY_API_KEY_HASHES, ' +
+        'so that the key has one name and one run-as user',
+    ]);
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ AUTH_MODE: 'api-key', GATEWAY_API_KEYS_FILE: '/nonexistent/keys.json' }, /must be a readable JSON file/],
+    [{ AUTH_MODE: 'api-key', GATEWAY_API_KEYS_FILE: keysFile('empty.json', []) }, /must hold a non-empty JSON list/],
+    [{ ...API_KEY_AUTH, JWT_RUNAS_CLAIM: 'cbk_user' }, /^JWT_RUNAS_CLAIM=cbk_user works only with AUTH_MODE=jwt/],
+    [{ ...JWT_AUTH, JWT_RUNAS_REQUIRED: 'true' }, /^JWT_RUNAS_REQUIRED=true needs AUTH_MODE=jwt and JWT_RUNAS_CLAIM/],
+    [
+      { ...JWT_AUTH, GATEWAY_API_KEYS_FILE: keysFile('jwt.json', [{ sha256: B }]) },
+      /^GATEWAY_API_KEYS_FILE works only with AUTH_MODE=api-key, and AUTH_MODE is jwt/,
+    ],
+    [{ ...JWT_AUTH, JWT_JWKS_MAX_STALE_SECONDS: '-1' }, /^JWT_JWKS_MAX_STALE_SECONDS must be a whole number/],
+  ])('refuses %j', (env, problem) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(problem);
+  });
+
+  it('takes the run-as claim and the key-set ages for jwt, with a day of stale keys by default', () => {
+    expect(loadConfig({ ...JWT_AUTH, JWT_RUNAS_CLAIM: 'cbk_user', JWT_RUNAS_REQUIRED: 'true' }).auth).toMatchObject({
+      runAsClaim: 'cbk_user',
+      runAsRequired: true,
+      jwksMaxAgeSeconds: 600,
+      jwksMaxStaleSeconds: 86_400,
+    });
   });
 });
