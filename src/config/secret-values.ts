@@ -36,14 +36,15 @@ export function secret({ minBytes = 0, header = false } = {}): Value<string> {
 }
 
 function secretProblem(value: string, minBytes: number, header: boolean): string | undefined {
+  // The stricter of the two floors speaks: a secret's own minimum, or the one scrubbing needs.
+  if (Buffer.byteLength(value) < minBytes) {
+    return `must be at least ${minBytes} bytes (it has ${Buffer.byteLength(value)})`;
+  }
   if (value.length < MIN_SCRUBBED_LENGTH) {
     return (
       `must be at least ${MIN_SCRUBBED_LENGTH} characters (it has ${value.length}), so that the logs can be ` +
       'scrubbed of it: set the full secret'
     );
-  }
-  if (Buffer.byteLength(value) < minBytes) {
-    return `must be at least ${minBytes} bytes (it has ${Buffer.byteLength(value)})`;
   }
   const bad = header ? /[^\x21-\x7e]/.exec(value) : null;
   if (bad) {

@@ -266,7 +266,7 @@ describe('configuration', () => {
   });
 
   it('keeps _service open outside production; in production it follows INTROSPECTION', () => {
-    const production = { ...API_KEY_AUTH, NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk-1' };
+    const production = { ...API_KEY_AUTH, NODE_ENV: 'production', CHATBOTKIT_SECRET: 'sk-test-0123456789abcdef' };
     expect(loadConfig({}).limits.anonymousService).toBe(true);
     expect(loadConfig({ INTROSPECTION: 'false' }).limits.anonymousService).toBe(true);
     expect(loadConfig(production).limits.anonymousService).toBe(false);
