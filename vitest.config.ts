@@ -22,6 +22,8 @@ export default defineConfig({
     ],
   },
   test: {
+    // Both cores: the process and integration tests mostly wait on sockets and child processes.
+    maxWorkers: 2,
     testTimeout: 15_000,
     hookTimeout: 20_000,
     projects: Object.entries(PROJECTS).map(([name, include]) => ({
