@@ -13,6 +13,16 @@ export const MUTATION =
   `input: { conversationId: "${CONVERSATION_ID}", durationInSeconds: ${DURATION_SECONDS} }) ` +
   '{ __typename ... on ConversationSession { conversationId token expiresAt } } }';
 
+/**
+ * The same call in the schema Mesh generates from the OpenAPI description: the path parameter and
+ * the request body are arguments, the answer is the upstream's object (`id`, aliased to
+ * `conversationId`, and `expiresAt` in epoch milliseconds, a Float), not a result union.
+ */
+export const MESH_MUTATION =
+  `mutation CreateSession { createConversationSession(conversationId: "${CONVERSATION_ID}", ` +
+  `input: { durationInSeconds: ${DURATION_SECONDS} }) { __typename conversationId: id token expiresAt } }`;
+const MESH_TYPENAME = 'createConversationSession_200_response';
+
 const GRAPHQL_BODY = JSON.stringify({ query: MUTATION, operationName: 'CreateSession' });
 const GRAPHQL_HEADERS = {
   'content-type': 'application/json',
@@ -20,6 +30,9 @@ const GRAPHQL_HEADERS = {
 };
 const GRAPHQL_PREFIX =
   `{"data":{"createConversationSession":{"__typename":"ConversationSession",` +
+  `"conversationId":"${CONVERSATION_ID}","token":"`;
+const MESH_PREFIX =
+  `{"data":{"createConversationSession":{"__typename":"${MESH_TYPENAME}",` +
   `"conversationId":"${CONVERSATION_ID}","token":"`;
 const DIRECT_PREFIX = `{"id":"${CONVERSATION_ID}","token":"`;
 
@@ -32,6 +45,16 @@ export function requestFor(kind: TargetKind, url: string): Request {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ durationInSeconds: DURATION_SECONDS }),
       verifyBody: (body) => body.startsWith(DIRECT_PREFIX) && body.includes('"expiresAt":'),
+    };
+  }
+  if (kind === 'hive-mesh') {
+    return {
+      url,
+      method: 'POST',
+      headers: GRAPHQL_HEADERS,
+      body: JSON.stringify({ query: MESH_MUTATION, operationName: 'CreateSession' }),
+      verifyBody: (body) =>
+        body.startsWith(MESH_PREFIX) && body.includes('","expiresAt":') && !body.includes('"errors"'),
     };
   }
   return {
@@ -83,13 +106,20 @@ export async function verifyTarget(target: Target): Promise<void> {
       const session = body.data?.createConversationSession;
       if (!sameKeys(session, ['__typename', 'conversationId', 'token', 'expiresAt']))
         fail('selection is not __typename, conversationId, token, expiresAt');
-      if (session?.['__typename'] !== 'ConversationSession') fail('__typename is not ConversationSession');
+      const typename = target.kind === 'hive-mesh' ? MESH_TYPENAME : 'ConversationSession';
+      if (session?.['__typename'] !== typename) fail(`__typename is not ${typename}`);
       if (session?.['conversationId'] !== CONVERSATION_ID) fail('wrong conversationId');
       const expiresAt = session?.['expiresAt'];
-      if (typeof expiresAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(expiresAt))
-        fail('expiresAt is not an RFC 3339 UTC string');
       token = session?.['token'];
-      expiresAtMs = Date.parse(expiresAt as string);
+      if (target.kind === 'hive-mesh') {
+        // What the OpenAPI description gives: the upstream's epoch milliseconds, as a Float.
+        if (typeof expiresAt !== 'number') fail('expiresAt is not epoch milliseconds');
+        expiresAtMs = expiresAt as number;
+      } else {
+        if (typeof expiresAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(expiresAt))
+          fail('expiresAt is not an RFC 3339 UTC string');
+        expiresAtMs = Date.parse(expiresAt as string);
+      }
     }
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token))
       fail('token is not a 43-character base64url string');

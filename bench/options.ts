@@ -14,7 +14,8 @@ export const HELP = `npm run bench [-- options]
   --rounds <n>            rounds; targets alternate within each round (default 3)
   --connections <n>       concurrent connections, throughput and fixed-rate scenarios (default 50)
   --scenarios <list>      comma-separated: throughput,fixed-rate,slow-upstream (default all)
-  --targets <list>        comma-separated targets of the throughput scenario (default direct,floor,gateway,peer)
+  --targets <list>        comma-separated targets of the throughput scenario (default direct,floor,gateway,peer,
+                          hive-mesh)
   --rate <n>              fixed-rate scenario's requests/s (default: half the slower of gateway and floor)
   --slow-latency-ms <ms>  upstream latency of the slow-upstream scenario (default 50)
   --slow-connections <n>  connections of the slow-upstream scenario (default 200)

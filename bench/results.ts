@@ -22,7 +22,7 @@ export interface RoundStats {
 }
 
 export interface TargetStats {
-  /** The target's name: `direct`, `floor`, `gateway`, `peer` or `gateway@<ref>`. */
+  /** The target's name: `direct`, `floor`, `gateway`, `peer`, `hive-mesh` or `gateway@<ref>`. */
   target: string;
   rounds: RoundStats[];
   /** Answers received (right or wrong); `rps` counts only correct ones. */

@@ -7,8 +7,8 @@ import { requestFor } from './answers.ts';
 import type { Request } from './load.ts';
 import { type Child, freePort, ROOT_DIR, startChild } from './processes.ts';
 
-export type TargetKind = 'direct' | 'floor' | 'gateway' | 'peer';
-export const TARGET_KINDS: readonly TargetKind[] = ['direct', 'floor', 'gateway', 'peer'];
+export type TargetKind = 'direct' | 'floor' | 'gateway' | 'peer' | 'hive-mesh';
+export const TARGET_KINDS: readonly TargetKind[] = ['direct', 'floor', 'gateway', 'peer', 'hive-mesh'];
 
 export interface TargetSpec {
   /** What the tables call it: the kind, or `gateway@<ref>` for the gateway of another commit. */
@@ -70,6 +70,13 @@ async function startProcess({ name, kind, root }: TargetSpec, environment: Targe
     case 'floor':
     case 'peer':
       return startChild({ name, args: [`bench/child/${kind}.ts`], env: { UPSTREAM_URL: upstreamUrl }, stdout: 'pipe' });
+    case 'hive-mesh':
+      return startChild({
+        name,
+        args: ['bench/child/mesh-peer.ts'],
+        env: { UPSTREAM_URL: upstreamUrl },
+        stdout: 'pipe',
+      });
     case 'gateway': {
       // PORT=0 and the URL from the "gateway listening" line (info), unless the level hides that line.
       const announces = ['info', 'debug', 'trace'].includes(logLevel);

@@ -22,7 +22,7 @@ export async function throughput(session: Session, running: Running): Promise<Sc
   const get = byName(stats);
   const gateway = get('gateway');
   const notes: string[] = [];
-  for (const other of ['floor', 'peer', 'direct']) {
+  for (const other of ['floor', 'peer', 'hive-mesh', 'direct']) {
     const spread = roundSpread(gateway, get(other), rps);
     if (spread) notes.push(`gateway/${other} requests/s per round: ${spread}`);
   }
@@ -48,9 +48,11 @@ export async function throughput(session: Session, running: Running): Promise<Sc
     ratios: {
       'gateway/floor': ratio(gateway, get('floor'), rps),
       'gateway/peer': ratio(gateway, get('peer'), rps),
+      'gateway/hive-mesh': ratio(gateway, get('hive-mesh'), rps),
       'gateway/direct': ratio(gateway, get('direct'), rps),
       'gateway/floor CPU per request': ratio(gateway, get('floor'), cpu),
       'gateway/peer CPU per request': ratio(gateway, get('peer'), cpu),
+      'gateway/hive-mesh CPU per request': ratio(gateway, get('hive-mesh'), cpu),
       ...comparisonRatios(session, stats),
     },
     notes,

@@ -53,19 +53,26 @@ const verified = (name: string): RegExp =>
   new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`);
 
 describe('npm run bench', () => {
-  it('measures floor, gateway and peer, checks their answers, prints the table, the ratios, the targets', async () => {
-    const { code, output } = await runBench(['--scenarios', 'throughput', '--targets', 'floor,gateway,peer', ...QUICK]);
+  it('measures floor, gateway, peer and the Hive/Mesh peer, checks their answers, prints the table, the ratios, the targets', async () => {
+    const { code, output } = await runBench([
+      '--scenarios',
+      'throughput',
+      '--targets',
+      'floor,gateway,peer,hive-mesh',
+      ...QUICK,
+    ]);
     expect(code, output).toBe(0);
-    for (const target of ['floor', 'gateway', 'peer']) expect(output).toMatch(verified(target));
+    for (const target of ['floor', 'gateway', 'peer', 'hive-mesh']) expect(output).toMatch(verified(target));
     expect(output).toMatch(
       /target\s+req\/s\s+rounds min–max\s+p50 ms\s+p90 ms\s+p99 ms\s+failed\s+non-2xx\s+peak RSS MB\s+CPU µs\/req/,
     );
     expect(output).toMatch(/gateway\/floor\s+\d+\.\d+/);
     expect(output).toMatch(/gateway\/peer CPU per request\s+\d+\.\d+/);
+    expect(output).toMatch(/gateway\/hive-mesh CPU per request\s+\d+\.\d+/);
     expect(output).toMatch(/Targets:\n.*gateway CPU per request ≤ 0\.5× peer\s+\d+\.\d+/);
 
     const throughput = latestResults().scenarios.find((scenario) => scenario.name === 'throughput');
-    expect(throughput?.targets.map((target) => target.target)).toEqual(['floor', 'gateway', 'peer']);
+    expect(throughput?.targets.map((target) => target.target)).toEqual(['floor', 'gateway', 'peer', 'hive-mesh']);
     for (const target of throughput?.targets ?? []) {
       expect(target.requests).toBeGreaterThan(0);
       expect(target.mismatches).toBe(0);
