@@ -53,7 +53,7 @@ const verified = (name: string): RegExp =>
   new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`);
 
 describe('npm run bench', () => {
-  it('measures floor, gateway, peer and the Hive/Mesh peer, checks their answers, prints the table, the ratios, the targets', async () => {
+  it('measures floor, gateway, peer and hive-mesh, checks their answers, prints table, ratios, targets', async () => {
     const { code, output } = await runBench([
       '--scenarios',
       'throughput',
