@@ -50,7 +50,9 @@ export function goals(scenarios: readonly ScenarioResult[], startup: readonly St
       'gateway p99 at fixed rate ≤ 1.5× floor',
       Math.round(median(p99Ratios) * 100) / 100,
       1.5,
-      p99Ratios.length > 0 ? `median of ${p99Ratios.length} rounds, ${spread(fixed('gateway'), fixed('floor'), p99)}` : undefined,
+      p99Ratios.length > 0
+        ? `median of ${p99Ratios.length} rounds, ${spread(fixed('gateway'), fixed('floor'), p99)}`
+        : undefined,
     ),
     startupGoal(startup),
     atMost('gateway CPU per request ≤ 0.5× peer', ratio(closed('gateway'), closed('peer'), cpu), 0.5, undefined),

@@ -2,8 +2,9 @@
  * Startup: the time from spawning a target's process to its first correct answer to the mutation,
  * a few starts per target (alternating), the median reported beside the floor's.
  */
-import { performance } from 'node:perf_hooks';
+
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { requestFor } from './answers.ts';
 import type { Request } from './load.ts';
 import { freePort } from './processes.ts';
@@ -71,7 +72,8 @@ async function timeToFirstAnswer(session: Session, spec: TargetSpec, upstreamUrl
   let answered = NaN;
   while (Number.isNaN(answered)) {
     if (failed) throw failed;
-    if (performance.now() - started > GIVE_UP_MS) throw new Error(`${spec.name} did not answer within ${GIVE_UP_MS} ms`);
+    if (performance.now() - started > GIVE_UP_MS)
+      throw new Error(`${spec.name} did not answer within ${GIVE_UP_MS} ms`);
     if (await answersCorrectly(request)) answered = performance.now();
     else await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
