@@ -57,7 +57,8 @@ async function timeToFirstAnswer(session: Session, spec: TargetSpec, upstreamUrl
     upstreamUrl,
     upstreamLatencyMs: 0,
     logLevel: session.options.logLevel,
-    gatewayEnv: { ...session.options.gatewayEnv, ...(port !== undefined && { PORT: String(port) }) },
+    gatewayEnv: session.options.gatewayEnv,
+    gatewayPort: port,
     logFile: (name) => join(session.logDir, `startup-${name.replace(/[^\w.@-]/g, '_')}.log`),
   });
   let failed: unknown;
