@@ -1,14 +1,15 @@
 /**
- * Fixed rate: gateway and floor (and the baseline gateway) at one rate both sustain, so that
- * latency is compared when neither is saturated. Runs on the throughput scenario's processes.
+ * Fixed rate: gateway and floor (and the baseline gateway) at one rate, half the floor's maximum
+ * (the issue's target), so that latency and CPU per request are compared under the same load.
+ * Runs on the throughput scenario's processes.
  */
 import { comparisonRatios } from './comparison.ts';
-import { byName, cpu, fmt, p50, p99, ratio, type ScenarioResult } from './results.ts';
+import { alloc, byName, cpu, fmt, p50, p99, ratio, type ScenarioResult } from './results.ts';
 import { runRounds } from './rounds.ts';
 import type { Running } from './running.ts';
 import type { Session } from './session.ts';
 
-/** Without `--rate`, the rate is a share of the slower of gateway and floor in `throughput`. */
+/** Without `--rate`, the rate is a share of the floor's requests/s in `throughput`. */
 export async function fixedRate(
   session: Session,
   running: Running,
@@ -17,7 +18,7 @@ export async function fixedRate(
   const { options, log } = session;
   const rate = options.rate ?? defaultRate(throughput, options.rateFraction);
   if (rate === undefined) {
-    log('\n  fixed-rate: skipped (needs --rate, or the throughput scenario with gateway and floor to choose one)');
+    log('\n  fixed-rate: skipped (needs --rate, or the throughput scenario with the floor to choose one)');
     return undefined;
   }
   const names = running.targets.filter((t) => t.kind === 'gateway' || t.kind === 'floor').map((t) => t.name);
@@ -35,7 +36,7 @@ export async function fixedRate(
       ? `${t.target} sustained ${fmt(t.rps, 0)} of ${rate} req/s`
       : `${t.target} did NOT sustain the rate: ${fmt(t.rps, 0)} of ${rate} req/s (its latencies are then understated)`,
   );
-  notes.push('peak RSS here is the same processes as in the throughput scenario (VmHWM since start)');
+  notes.push('the same processes as in the throughput scenario; peak RSS is per round (VmHWM reset before each)');
   const [gateway, floor] = [byName(stats)('gateway'), byName(stats)('floor')];
   return {
     name: 'fixed-rate',
@@ -50,6 +51,7 @@ export async function fixedRate(
       'gateway/floor p99': ratio(gateway, floor, p99),
       'gateway/floor p50': ratio(gateway, floor, p50),
       'gateway/floor CPU per request': ratio(gateway, floor, cpu),
+      'gateway/floor allocation per request': ratio(gateway, floor, alloc),
       ...comparisonRatios(session, stats),
     },
     notes,
@@ -57,7 +59,7 @@ export async function fixedRate(
 }
 
 function defaultRate(throughput: ScenarioResult | undefined, fraction: number): number | undefined {
-  const [gateway, floor] = [byName(throughput?.targets ?? [])('gateway'), byName(throughput?.targets ?? [])('floor')];
-  if (!gateway || !floor) return undefined;
-  return Math.max(10, Math.floor((fraction * Math.min(gateway.rps, floor.rps)) / 10) * 10);
+  const floor = byName(throughput?.targets ?? [])('floor');
+  if (!floor) return undefined;
+  return Math.max(10, Math.floor((fraction * floor.rps) / 10) * 10);
 }

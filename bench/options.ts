@@ -13,10 +13,10 @@ export const HELP = `npm run bench [-- options]
                           each later round
   --rounds <n>            rounds; targets alternate within each round (default 3)
   --connections <n>       concurrent connections, throughput and fixed-rate scenarios (default 50)
-  --scenarios <list>      comma-separated: throughput,fixed-rate,slow-upstream (default all)
+  --scenarios <list>      comma-separated: throughput,fixed-rate,slow-upstream,startup (default all)
   --targets <list>        comma-separated targets of the throughput scenario (default direct,floor,gateway,peer,
                           hive-mesh)
-  --rate <n>              fixed-rate scenario's requests/s (default: half the slower of gateway and floor)
+  --rate <n>              fixed-rate scenario's requests/s (default: half the floor's in the throughput scenario)
   --slow-latency-ms <ms>  upstream latency of the slow-upstream scenario (default 50)
   --slow-connections <n>  connections of the slow-upstream scenario (default 200)
   --log-level <level>     the gateways' LOG_LEVEL (default info, what a default deployment logs)
@@ -24,8 +24,8 @@ export const HELP = `npm run bench [-- options]
                           --gateway-env UPSTREAM_MAX_CONCURRENT=256 --gateway-env NODE_OPTIONS=--max-semi-space-size=16
   --baseline-ref <ref>    also measure the gateway at this git ref ("gateway@<ref>", from a temporary
                           git worktree) wherever the gateway runs, and compare the two
-  --soak                  soak mode instead: 100,000+ requests through the gateway, RSS start vs end
-  --soak-requests <n>     requests in soak mode (default 120000; 20000 with --quick)
+  --soak                  soak mode instead: 200,000 requests through the gateway, RSS start vs end
+  --soak-requests <n>     requests in soak mode (default 200000; 20000 with --quick)
   --soak-bound-mb <mb>    largest RSS growth soak mode accepts (default 20); exits 1 beyond it
   -h, --help              this text
 `;
@@ -41,7 +41,7 @@ export interface Options {
   scenarios: ScenarioName[];
   targets: TargetKind[];
   rate: number | undefined;
-  /** The fixed rate, when not given: this share of the slower of gateway and floor. */
+  /** The fixed rate, when not given: this share of the floor's requests/s. */
   rateFraction: number;
   slowLatencyMs: number;
   slowConnections: number;
@@ -51,6 +51,8 @@ export interface Options {
   soak: boolean;
   soakRequests: number;
   soakBoundMb: number;
+  /** Starts per target in the startup scenario (their median is reported). */
+  startupRuns: number;
 }
 
 /** A command line the bench cannot run: printed with exit code 2. */
@@ -81,7 +83,8 @@ export function parseOptions(args: string[]): Options | undefined {
     gatewayEnv: Object.fromEntries((argv['gateway-env'] ?? []).map(keyValue)),
     baselineRef: argv['baseline-ref'],
     soak: argv.soak,
-    soakRequests: whole(argv['soak-requests'], quick ? 20_000 : 120_000, 'soak-requests'),
+    soakRequests: whole(argv['soak-requests'], quick ? 20_000 : 200_000, 'soak-requests'),
+    startupRuns: quick ? 1 : 3,
     soakBoundMb: positive(argv['soak-bound-mb'], 20, 'soak-bound-mb'),
   };
   if (options.soak && options.baselineRef !== undefined)

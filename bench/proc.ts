@@ -2,7 +2,7 @@
  * What Linux's /proc says about a process (resident memory, its peak, CPU time, sockets) and
  * about the whole machine (how busy it is).
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 
 export interface ProcStatus {
   /** Resident set size now, MB. */
@@ -19,6 +19,19 @@ export function procStatus(pid: number): ProcStatus | undefined {
     return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Sets a process's VmHWM back to its current RSS (writing 5 to /proc/<pid>/clear_refs), so that
+ * the next reading is the peak of what ran in between. False where the kernel does not allow it.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 

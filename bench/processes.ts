@@ -12,6 +12,8 @@ export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PROBE = fileURLToPath(new URL('./child/probe.ts', import.meta.url));
 
 export interface ProbeAnswer {
+  /** Bytes allocated on the V8 heap since the last reset; only on the first read after one. */
+  allocatedBytes?: number | undefined;
   eventLoopDelayMs: { mean: number; p50: number; p99: number; max: number };
   memory: NodeJS.MemoryUsage;
   heapSpacesMb: Record<string, number>;
@@ -132,8 +134,8 @@ function prober(child: ChildProcess): (kind: ProbeKind) => Promise<ProbeAnswer |
         clearTimeout(timer);
         child.off('message', onMessage);
         child.channel?.unref();
-        const { eventLoopDelayMs, memory, heapSpacesMb } = message;
-        resolve({ eventLoopDelayMs, memory, heapSpacesMb });
+        const { allocatedBytes, eventLoopDelayMs, memory, heapSpacesMb } = message;
+        resolve({ allocatedBytes, eventLoopDelayMs, memory, heapSpacesMb });
       };
       child.on('message', onMessage);
       child.send({ probe: kind, id });

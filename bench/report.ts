@@ -3,34 +3,19 @@
  * notes, the targets, the baseline comparison, as text, JSON, Markdown and an SVG chart.
  */
 import { comparison } from './comparison.ts';
+import { goals, mark, measured } from './goals.ts';
 import { describeMachine, type Machine, machineShort } from './machine.ts';
 import { fmt, type ScenarioResult } from './results.ts';
 import { type Session, stampOf, writeResult } from './session.ts';
+import type { StartupResult } from './startup.ts';
 import { type Bar, svgChart } from './svg.ts';
 import { formatTable, markdownTable } from './tables.ts';
 
-export interface Goal {
-  goal: string;
-  value: number;
-  met: boolean;
-}
-
-/** The project's targets, from the throughput scenario (informational: they do not set the exit code). */
-export function goals(scenarios: readonly ScenarioResult[]): Goal[] {
-  const ratios = scenarios.find((s) => s.name === 'throughput')?.ratios ?? {};
-  const cpu = ratios['gateway/peer CPU per request'] ?? NaN;
-  const rps = ratios['gateway/floor'] ?? NaN;
-  return [
-    { goal: 'gateway CPU per request ≤ 0.5× peer', value: cpu, met: cpu <= 0.5 },
-    { goal: 'gateway requests/s ≥ 0.5× floor', value: rps, met: rps >= 0.5 },
-  ];
-}
-
-const mark = (goal: Goal): string => (Number.isFinite(goal.value) ? (goal.met ? '✓' : '✗') : '·');
-const measured = (goal: Goal): string =>
-  Number.isFinite(goal.value) ? fmt(goal.value, 2) : 'not measured in this run';
-
-export function printReport(session: Session, scenarios: readonly ScenarioResult[]): void {
+export function printReport(
+  session: Session,
+  scenarios: readonly ScenarioResult[],
+  startup: readonly StartupResult[],
+): void {
   const { log } = session;
   for (const scenario of scenarios) {
     log(`\n\n${scenario.title} (${scenario.rounds} rounds × ${scenario.durationSec} s)\n`);
@@ -41,8 +26,9 @@ export function printReport(session: Session, scenarios: readonly ScenarioResult
     for (const [name, value] of ratios) log(`  ${name.padEnd(width)} ${fmt(value, 2)}`);
     for (const note of scenario.notes) log(`  · ${note}`);
   }
+  if (startup.length > 0) log(`\n\nStart-up: spawn → first correct answer to the mutation\n\n${startupLines(startup)}`);
   log('\nTargets:');
-  for (const goal of goals(scenarios)) log(`  ${mark(goal)} ${goal.goal.padEnd(42)} ${measured(goal)}`);
+  for (const goal of goals(scenarios, startup)) log(`  ${mark(goal)} ${goal.goal.padEnd(50)} ${measured(goal)}`);
   const compared = comparison(session, scenarios);
   if (compared)
     log(`\n${compared.title}\n${compared.rows.map(([name, text]) => `  ${name.padEnd(14)} ${text}`).join('\n')}`);
@@ -54,6 +40,7 @@ export function writeReport(
   machine: Machine,
   started: Date,
   scenarios: readonly ScenarioResult[],
+  startup: readonly StartupResult[],
 ): void {
   const { options, problems } = session;
   const baseline = session.baseline && { name: session.baseline.name, commit: session.baseline.commit };
@@ -64,7 +51,8 @@ export function writeReport(
     started,
     finished: new Date(),
     scenarios,
-    goals: goals(scenarios),
+    startup,
+    goals: goals(scenarios, startup),
     problems,
   };
   const stamp = stampOf(started);
@@ -76,11 +64,17 @@ export function writeReport(
     scenarios.map(chartPanel),
   );
   writeResult(session, [`bench-${stamp}.svg`, 'latest.svg'], svg);
-  writeResult(session, ['latest.md'], `${markdown(session, machine, started, scenarios)}\n`);
+  writeResult(session, ['latest.md'], `${markdown(session, machine, started, scenarios, startup)}\n`);
   session.log(`\nwritten: bench/results/latest.json, latest.svg, latest.md (and bench-${stamp}.json/.svg)`);
 }
 
-function markdown(session: Session, machine: Machine, started: Date, scenarios: readonly ScenarioResult[]): string {
+function markdown(
+  session: Session,
+  machine: Machine,
+  started: Date,
+  scenarios: readonly ScenarioResult[],
+  startup: readonly StartupResult[],
+): string {
   const compared = comparison(session, scenarios);
   return [
     `Machine: ${describeMachine(machine)} (load generator, targets and upstream on the same machine); ` +
@@ -97,12 +91,21 @@ function markdown(session: Session, machine: Machine, started: Date, scenarios: 
       '',
       ...s.notes.map((note) => `- ${note}`),
     ]),
+    ...(startup.length > 0 ? ['', '**Start-up: spawn → first correct answer**', '', startupLines(startup)] : []),
     '',
-    `Targets: ${goals(scenarios)
-      .map((goal) => `${goal.goal}: ${measured(goal)} ${mark(goal)}`)
-      .join(' · ')}`,
+    'Targets:',
+    '',
+    ...goals(scenarios, startup).map((goal) => `- ${mark(goal)} ${goal.goal}: ${measured(goal)}`),
     ...(compared ? ['', compared.title, '', ...compared.rows.map(([name, text]) => `- ${name}: ${text}`)] : []),
   ].join('\n');
+}
+
+/** One line per target: the median and every start. */
+function startupLines(startup: readonly StartupResult[]): string {
+  const width = Math.max(...startup.map((s) => s.target.length));
+  return startup
+    .map((s) => `  ${s.target.padEnd(width)}  median ${fmt(s.medianMs, 0)} ms  (starts: ${s.runsMs.join(', ')} ms)`)
+    .join('\n');
 }
 
 /** The ratios this run could compute (a ratio to a target that did not run is NaN). */

@@ -17,6 +17,10 @@ export interface RoundStats {
   rps: number;
   latencyMs: Latency;
   cpuUsPerRequest: number;
+  /** V8 heap bytes allocated per answer (from the probe's GC accounting); NaN when not read. */
+  allocBytesPerRequest: number;
+  /** The process's peak RSS during this round (VmHWM, reset before the round), MB. */
+  peakRssMb: number;
   machineBusyPercent: number;
   eventLoopDelayMs?: { p50: number; p99: number; max: number } | undefined;
 }
@@ -37,10 +41,12 @@ export interface TargetStats {
   mismatches: number;
   non2xx: number;
   statusCodes: Record<string, number>;
-  /** VmHWM of the target's process at the end of the scenario: its peak since it started. */
+  /** The highest of the rounds' peak RSS (VmHWM reset before each round): the peak under this load. */
   peakRssMb: number;
   /** Target process CPU time per answered request (user + system). */
   cpuUsPerRequest: number;
+  /** V8 heap bytes the target allocated per answered request, all rounds together. */
+  allocBytesPerRequest: number;
   /** CPU the upstream emulator spent per request for this target (the same work for every proxy). */
   upstreamCpuUsPerRequest: number;
   machineBusyPercent: number;
@@ -52,8 +58,8 @@ export interface TargetStats {
   socketsMax?: { upstream: number; callers: number } | undefined;
 }
 
-export type ScenarioName = 'throughput' | 'fixed-rate' | 'slow-upstream';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['throughput', 'fixed-rate', 'slow-upstream'];
+export type ScenarioName = 'throughput' | 'fixed-rate' | 'slow-upstream' | 'startup';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['throughput', 'fixed-rate', 'slow-upstream', 'startup'];
 
 export interface ScenarioResult {
   name: ScenarioName;
@@ -90,24 +96,43 @@ export const ratio = (
   key: (t: TargetStats) => number,
 ): number => (a && b ? round(key(a) / key(b), 2) : NaN);
 
+/** Per-round a/b of one figure (round i of a against round i of b); the finite ones. */
+export function roundRatios(
+  a: TargetStats | undefined,
+  b: TargetStats | undefined,
+  key: (r: RoundStats) => number,
+): number[] {
+  if (!a || !b) return [];
+  return a.rounds
+    .flatMap((r, i) => {
+      const other = b.rounds[i];
+      return other ? [key(r) / key(other)] : [];
+    })
+    .filter(Number.isFinite);
+}
+
 /** Per-round a/b of one figure, as "min–max", to show how much noise moved a ratio. */
 export function roundSpread(
   a: TargetStats | undefined,
   b: TargetStats | undefined,
   key: (r: RoundStats) => number,
 ): string | undefined {
-  if (!a || !b) return undefined;
-  const ratios = a.rounds
-    .flatMap((r, i) => {
-      const other = b.rounds[i];
-      return other ? [key(r) / key(other)] : [];
-    })
-    .filter(Number.isFinite);
+  const ratios = roundRatios(a, b, key);
   return ratios.length ? `${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}` : undefined;
+}
+
+/** The median (the mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** The figures ratios are taken of (of a target's summary or of one round). */
 export const rps = (t: { rps: number }): number => t.rps;
 export const cpu = (t: { cpuUsPerRequest: number }): number => t.cpuUsPerRequest;
+export const alloc = (t: { allocBytesPerRequest: number }): number => t.allocBytesPerRequest;
+export const rss = (t: { peakRssMb: number }): number => t.peakRssMb;
 export const p99 = (t: { latencyMs: Latency }): number => t.latencyMs.p99;
 export const p50 = (t: { latencyMs: Latency }): number => t.latencyMs.p50;

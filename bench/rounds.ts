@@ -3,7 +3,7 @@
  * minute hits all of them alike; each round's load, CPU time, sockets and event-loop delay.
  */
 import { type LoadResult, percentiles, runLoad } from './load.ts';
-import { busyPercent, cpuTimeMs, machineCpu, socketCounts } from './proc.ts';
+import { busyPercent, cpuTimeMs, machineCpu, procStatus, resetPeakRss, socketCounts } from './proc.ts';
 import { fmt, type RoundStats, round, type TargetStats } from './results.ts';
 import type { Running } from './running.ts';
 import { checkClean, type Session } from './session.ts';
@@ -58,6 +58,7 @@ async function measure(
   const watchSockets = target.kind !== 'direct';
   const sockets = { upstream: 0, callers: 0 };
   await target.child.probe('reset');
+  resetPeakRss(pid);
   const cpu0 = cpuTimeMs(pid);
   const upstreamCpu0 = cpuTimeMs(running.upstream.pid);
   const machine0 = machineCpu();
@@ -75,6 +76,7 @@ async function measure(
   const cpuMs = cpuTimeMs(pid) - cpu0;
   const upstreamCpuMs = cpuTimeMs(running.upstream.pid) - upstreamCpu0;
   const machine1 = machineCpu();
+  const peakRssMb = procStatus(pid)?.peakRssMb ?? NaN;
   const probed = await target.child.probe('read');
   count(result);
   checkClean(session, result, `${running.scenario} ${target.name} round ${roundIndex + 1}`);
@@ -85,6 +87,8 @@ async function measure(
     rps: round(result.rps, 1),
     latencyMs,
     cpuUsPerRequest: round((cpuMs * 1000) / Math.max(1, result.requests), 0),
+    allocBytesPerRequest: round((probed?.allocatedBytes ?? NaN) / Math.max(1, result.requests), 0),
+    peakRssMb: round(peakRssMb, 1),
     machineBusyPercent: round(busyPercent(machine0, machine1), 1),
     eventLoopDelayMs: probed && {
       p50: probed.eventLoopDelayMs.p50,
@@ -94,7 +98,8 @@ async function measure(
   };
   session.log(
     `  round ${roundIndex + 1} ${target.name.padEnd(running.nameWidth)} ${fmt(result.rps, 0).padStart(6)} req/s  ` +
-      `p50 ${fmt(latencyMs.p50, 2)} ms  p99 ${fmt(latencyMs.p99, 2)} ms  CPU ${stats.cpuUsPerRequest} µs/req` +
+      `p50 ${fmt(latencyMs.p50, 2)} ms  p99 ${fmt(latencyMs.p99, 2)} ms  CPU ${stats.cpuUsPerRequest} µs/req  ` +
+      `alloc ${fmt(stats.allocBytesPerRequest, 0)} B/req  RSS ${fmt(peakRssMb, 0)} MB` +
       (watchSockets ? `  sockets: ${sockets.callers} callers, ${sockets.upstream} upstream` : ''),
   );
   return { load: result, stats, upstreamCpuMs, ...(watchSockets && { socketsMax: sockets }) };

@@ -16,6 +16,7 @@ import { withRunning } from './running.ts';
 import { createSession, type Session } from './session.ts';
 import { slowUpstream } from './slow-upstream.ts';
 import { soak } from './soak.ts';
+import { startup } from './startup.ts';
 import { TARGET_KINDS, targetSpecs } from './targets.ts';
 import { throughput } from './throughput.ts';
 
@@ -67,8 +68,9 @@ async function run(session: Session): Promise<number> {
 
   const started = new Date();
   const scenarios = [...(await atOnce(session)), ...(await slow(session))];
-  printReport(session, scenarios);
-  writeReport(session, machine, started, scenarios);
+  const starts = options.scenarios.includes('startup') ? await startup(session, options.targets) : [];
+  printReport(session, scenarios, starts);
+  writeReport(session, machine, started, scenarios, starts);
   if (session.problems.length === 0) return 0;
   log(
     `\nFAIL: ${session.problems.length} measurement problems:\n${session.problems.map((p) => `  - ${p}`).join('\n')}`,

@@ -58,8 +58,13 @@ export async function summarise(target: Target, measured: Measured[]): Promise<T
     mismatches: total((m) => m.load.mismatches),
     non2xx: total((m) => m.load.non2xx),
     statusCodes,
-    peakRssMb: round(procStatus(target.child.pid)?.peakRssMb ?? NaN, 1),
+    // The rounds' peaks; VmHWM since start where the kernel would not reset it.
+    peakRssMb: round(peakRss(target, measured), 1),
     cpuUsPerRequest: round(total((m) => m.stats.cpuUsPerRequest * m.load.requests) / Math.max(1, requests), 0),
+    allocBytesPerRequest: round(
+      total((m) => m.stats.allocBytesPerRequest * m.load.requests) / Math.max(1, requests),
+      0,
+    ),
     upstreamCpuUsPerRequest:
       target.kind === 'direct' ? 0 : round((total((m) => m.upstreamCpuMs) * 1000) / Math.max(1, requests), 0),
     machineBusyPercent: round(total((m) => m.stats.machineBusyPercent) / measured.length, 1),
@@ -72,6 +77,11 @@ export async function summarise(target: Target, measured: Measured[]): Promise<T
     }),
     ...(heapMb && { heapMb }),
   };
+}
+
+function peakRss(target: Target, measured: Measured[]): number {
+  const peaks = measured.map((m) => m.stats.peakRssMb).filter(Number.isFinite);
+  return peaks.length ? Math.max(...peaks) : (procStatus(target.child.pid)?.peakRssMb ?? NaN);
 }
 
 /** The target's V8 heap now (no GC forced), from its probe. */

@@ -15,6 +15,7 @@ const COLUMNS: readonly { header: string; cell: (t: TargetStats) => string }[] =
   { header: 'non-2xx', cell: (t) => String(t.non2xx) },
   { header: 'peak RSS MB', cell: (t) => fmt(t.peakRssMb, 0) },
   { header: 'CPU µs/req', cell: (t) => fmt(t.cpuUsPerRequest, 0) },
+  { header: 'alloc B/req', cell: (t) => fmt(t.allocBytesPerRequest, 0) },
   { header: 'ELD p99 ms', cell: (t) => (t.eventLoopDelayMs ? fmt(t.eventLoopDelayMs.p99, 1) : '–') },
 ];
 

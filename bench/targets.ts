@@ -45,6 +45,8 @@ export interface TargetEnvironment {
   gatewayEnv: Record<string, string>;
   /** The file a gateway logs to. */
   logFile: (name: string) => string;
+  /** A port for the gateway to listen on, known before it starts; default one it picks. */
+  gatewayPort?: number | undefined;
 }
 
 export function startUpstream(name: string, latencyMs: number): Promise<Child> {
@@ -80,7 +82,7 @@ async function startProcess({ name, kind, root }: TargetSpec, environment: Targe
     case 'gateway': {
       // PORT=0 and the URL from the "gateway listening" line (info), unless the level hides that line.
       const announces = ['info', 'debug', 'trace'].includes(logLevel);
-      const port = announces ? 0 : await freePort();
+      const port = environment.gatewayPort ?? (announces ? 0 : await freePort());
       const file = environment.logFile(name);
       return startChild({
         name,

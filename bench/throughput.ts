@@ -3,7 +3,7 @@
  * answered), the upstream answering at once. Where requests/s and the main ratios come from.
  */
 import { comparisonRatios } from './comparison.ts';
-import { byName, cpu, ratio, roundSpread, rps, type ScenarioResult } from './results.ts';
+import { alloc, byName, cpu, ratio, roundSpread, rps, rss, type ScenarioResult } from './results.ts';
 import { runRounds } from './rounds.ts';
 import type { Running } from './running.ts';
 import type { Session } from './session.ts';
@@ -53,6 +53,8 @@ export async function throughput(session: Session, running: Running): Promise<Sc
       'gateway/floor CPU per request': ratio(gateway, get('floor'), cpu),
       'gateway/peer CPU per request': ratio(gateway, get('peer'), cpu),
       'gateway/hive-mesh CPU per request': ratio(gateway, get('hive-mesh'), cpu),
+      'gateway/floor peak RSS': ratio(gateway, get('floor'), rss),
+      'gateway/floor allocation per request': ratio(gateway, get('floor'), alloc),
       ...comparisonRatios(session, stats),
     },
     notes,

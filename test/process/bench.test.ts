@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** One short round, no warm-up, low concurrency: these check that the bench works, not how fast anything is. */
-const QUICK = ['--rounds', '1', '--duration', '1', '--warmup', '0', '--connections', '4'];
+/** One short round, no warm-up, low concurrency, one start: they check that the bench works, not its speed. */
+const QUICK = ['--quick', '--rounds', '1', '--duration', '1', '--warmup', '0', '--connections', '4'];
 
 /** Runs `npm run bench`'s script with the same Node; `interrupt` sends a signal once the output matches. */
 function runBench(
@@ -34,7 +34,18 @@ function runBench(
 
 interface Results {
   baseline?: { name: string; commit: string };
-  scenarios: { name: string; targets: { target: string; requests: number; mismatches: number }[] }[];
+  scenarios: {
+    name: string;
+    targets: {
+      target: string;
+      requests: number;
+      mismatches: number;
+      allocBytesPerRequest: number;
+      peakRssMb: number;
+    }[];
+  }[];
+  startup: { target: string; runsMs: number[]; medianMs: number }[];
+  goals: { goal: string; value: number }[];
 }
 const latestResults = (): Results =>
   JSON.parse(readFileSync(new URL('../../bench/results/latest.json', import.meta.url), 'utf8')) as Results;
@@ -53,10 +64,10 @@ const verified = (name: string): RegExp =>
   new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+/graphql\\s+pid \\d+\\s+answers verified`);
 
 describe('npm run bench', () => {
-  it('measures floor, gateway, peer and hive-mesh, checks their answers, prints table, ratios, targets', async () => {
+  it('measures floor, gateway, peer and hive-mesh, checks answers, prints table, ratios, targets', async () => {
     const { code, output } = await runBench([
       '--scenarios',
-      'throughput',
+      'throughput,fixed-rate,startup',
       '--targets',
       'floor,gateway,peer,hive-mesh',
       ...QUICK,
@@ -66,18 +77,35 @@ describe('npm run bench', () => {
     expect(output).toMatch(
       /target\s+req\/s\s+rounds min–max\s+p50 ms\s+p90 ms\s+p99 ms\s+failed\s+non-2xx\s+peak RSS MB\s+CPU µs\/req/,
     );
+    expect(output).toMatch(/CPU µs\/req\s+alloc B\/req\s+ELD p99 ms\n/);
     expect(output).toMatch(/gateway\/floor\s+\d+\.\d+/);
     expect(output).toMatch(/gateway\/peer CPU per request\s+\d+\.\d+/);
+    expect(output).toMatch(/gateway\/floor allocation per request\s+\d+\.\d+/);
+    for (const target of ['floor', 'gateway', 'peer'])
+      expect(output).toMatch(new RegExp(`\\n {2}${target} +median \\d+ ms`));
     expect(output).toMatch(/gateway\/hive-mesh CPU per request\s+\d+\.\d+/);
-    expect(output).toMatch(/Targets:\n.*gateway CPU per request ≤ 0\.5× peer\s+\d+\.\d+/);
+    const targets = output.slice(output.indexOf('\nTargets:'));
+    expect(targets).toMatch(/[✓✗] gateway CPU per request ≤ 1\.3× floor \(fixed rate\) +\d+\.\d+ \(rounds /);
+    expect(targets).toMatch(/[✓✗] gateway peak RSS ≤ 1\.1× floor \(throughput\) +\d+\.\d+ \(rounds /);
+    expect(targets).toMatch(/[✓✗] gateway p99 at fixed rate ≤ 1\.5× floor +\d+\.\d+ \(median of 1 rounds, rounds /);
+    expect(targets).toMatch(/· start → first answered mutation, gateway\/floor +\d+\.\d+ \(median \d+ ms vs \d+ ms/);
+    expect(targets).toMatch(/[✓✗] gateway CPU per request ≤ 0\.5× peer +\d+\.\d+/);
 
-    const throughput = latestResults().scenarios.find((scenario) => scenario.name === 'throughput');
+    const results = latestResults();
+    const throughput = results.scenarios.find((scenario) => scenario.name === 'throughput');
     expect(throughput?.targets.map((target) => target.target)).toEqual(['floor', 'gateway', 'peer', 'hive-mesh']);
-    for (const target of throughput?.targets ?? []) {
+    const fixedRate = results.scenarios.find((scenario) => scenario.name === 'fixed-rate');
+    expect(fixedRate?.targets.map((target) => target.target)).toEqual(['floor', 'gateway']);
+    for (const target of [...(throughput?.targets ?? []), ...(fixedRate?.targets ?? [])]) {
       expect(target.requests).toBeGreaterThan(0);
       expect(target.mismatches).toBe(0);
+      expect(target.allocBytesPerRequest).toBeGreaterThan(0);
+      expect(target.peakRssMb).toBeGreaterThan(0);
     }
-  }, 60_000);
+    expect(results.startup.map((start) => start.target)).toEqual(['floor', 'gateway', 'peer', 'hive-mesh']);
+    for (const start of results.startup) expect(start.medianMs).toBeGreaterThan(0);
+    expect(results.goals.filter((goal) => Number.isFinite(goal.value))).toHaveLength(6);
+  }, 120_000);
 
   it('with --baseline-ref, measures the gateway of that commit beside the working tree and compares', async () => {
     const { code, output } = await runBench([
