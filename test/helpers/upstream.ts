@@ -13,7 +13,8 @@ export interface RecordedRequest {
 
 /** What the scripted upstream does with a request. */
 export type UpstreamReply =
-  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  /** `until`: answer only once it settles, for a test that needs a call held in flight. */
+  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number; until?: Promise<unknown> }
   | 'hang'
   | 'reset'
   /** Sends a 200's headers and part of the body, then nothing. */
@@ -70,6 +71,7 @@ export async function startScriptedUpstream(
       return void response.write('{"id":"conv1",');
     }
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    if (reply.until) await reply.until;
     send(response, reply.status, reply.body, reply.headers);
   });
   server.on('connection', (socket) => {

@@ -122,12 +122,16 @@ describe('calls that never reach ChatBotKit', () => {
   });
 
   it('cost no budget when the gateway is overloaded', async () => {
-    const upstream = await upstreamFor({ status: 200, body: sessionBody(), delayMs: 300 });
+    // The first call is held upstream until the overloaded ones have been answered.
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    const upstream = await upstreamFor({ status: 200, body: sessionBody(), until: released });
     const options = { config: { limits: { rateLimitPoints: 2 } }, maxConcurrent: 1, maxQueued: 0 };
     await withGateway(upstream.url, options, async (gateway) => {
       const slow = mint(gateway);
       await expect.poll(() => upstream.requests.length).toBe(1);
       expect(await mintTimes(gateway, 3)).toEqual(Array(3).fill('GATEWAY_OVERLOADED'));
+      upstream.reply({ status: 200, body: sessionBody() });
+      release();
       expect(await slow).toBe('ConversationSession');
       expect(await mintTimes(gateway, 2)).toEqual(['ConversationSession', 'RateLimitedError']);
     });
