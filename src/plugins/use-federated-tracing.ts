@@ -29,7 +29,10 @@ export function useFederatedTracing(): Plugin {
   );
 }
 
-/** The plugin, and every plugin it adds, with the resolvers their schema hooks wrap bypassed on the known-operation path. */
+/**
+ * The plugin, and every plugin it adds, with the resolvers their schema hooks wrap bypassed on
+ * the known-operation path.
+ */
 function unwrappedOnKnownOperations(plugin: Plugin): Plugin {
   const { onPluginInit, onSchemaChange } = plugin;
   return {
