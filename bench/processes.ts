@@ -6,10 +6,10 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { childScript } from './deployed.ts';
 
 /** The checkout this bench belongs to (the working tree). */
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
-const PROBE = fileURLToPath(new URL('./child/probe.ts', import.meta.url));
 
 export interface ProbeAnswer {
   /** Bytes allocated on the V8 heap since the last reset; only on the first read after one. */
@@ -27,7 +27,7 @@ export interface Child {
   url: string;
   pid: number;
   process: ChildProcess;
-  /** Asks the preloaded probe (bench/child/probe.ts) for event-loop delay and memory. */
+  /** Asks the preloaded probe (bench/child/probe.ts, as JavaScript) for event-loop delay and memory. */
   probe(kind: ProbeKind): Promise<ProbeAnswer | undefined>;
   stop(): Promise<void>;
 }
@@ -52,7 +52,7 @@ export interface StartOptions {
 export async function startChild(options: StartOptions): Promise<Child> {
   const { name, args, cwd = ROOT_DIR, env, stdout, timeoutMs = 30_000 } = options;
   const out = stdout === 'pipe' ? 'pipe' : openSync(stdout.file, 'w');
-  const child = spawn(process.execPath, ['--import', PROBE, ...args], {
+  const child = spawn(process.execPath, ['--import', childScript('probe'), ...args], {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', out, 'pipe', 'ipc'],

@@ -7,9 +7,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { checkoutBaseline } from './baseline.ts';
+import { gatewayCommand } from './deployed.ts';
 import { fixedRate } from './fixed-rate.ts';
 import { describeMachine, machineInfo } from './machine.ts';
 import { HELP, type Options, parseOptions, UsageError } from './options.ts';
+import { ROOT_DIR } from './processes.ts';
 import { printReport, writeReport } from './report.ts';
 import type { ScenarioResult } from './results.ts';
 import { withRunning } from './running.ts';
@@ -64,6 +66,7 @@ async function run(session: Session): Promise<number> {
     log('bench: warning: Node < 24; run it with `npm run bench` so the pinned Node is used');
   if (machine.backgroundBusyPercent > 20)
     log('bench: warning: the machine was already busy; numbers will be noisier than usual');
+  prepareGateways(session);
   if (options.soak) return (await soak(session, machine)) ? 0 : 1;
 
   const started = new Date();
@@ -76,6 +79,15 @@ async function run(session: Session): Promise<number> {
     `\nFAIL: ${session.problems.length} measurement problems:\n${session.problems.map((p) => `  - ${p}`).join('\n')}`,
   );
   return 1;
+}
+
+/** Builds each gateway that will run before anything is timed, and says what it runs. */
+function prepareGateways(session: Session): void {
+  const { baseline, log } = session;
+  for (const [name, root] of [['gateway', ROOT_DIR], ...(baseline ? [[baseline.name, baseline.root]] : [])]) {
+    const { args, source } = gatewayCommand(root!);
+    log(`bench: ${name} runs ${source}'s command: node ${args.join(' ')}`);
+  }
 }
 
 /** Throughput and fixed rate share one set of processes, the upstream answering at once. */

@@ -1,9 +1,8 @@
 /**
  * The targets: which ones a scenario runs, and how each is started.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { requestFor } from './answers.ts';
+import { childScript, gatewayCommand } from './deployed.ts';
 import type { Request } from './load.ts';
 import { type Child, freePort, ROOT_DIR, startChild } from './processes.ts';
 
@@ -71,10 +70,11 @@ async function startProcess({ name, kind, root }: TargetSpec, environment: Targe
       return startUpstream(name, upstreamLatencyMs);
     case 'floor':
     case 'peer':
-      return startChild({ name, args: [`bench/child/${kind}.ts`], env: { UPSTREAM_URL: upstreamUrl }, stdout: 'pipe' });
+      return startChild({ name, args: [childScript(kind)], env: { UPSTREAM_URL: upstreamUrl }, stdout: 'pipe' });
     case 'hive-mesh':
       return startChild({
         name,
+        // Stays TypeScript: it finds bench/mesh/ from its own path. Its RSS is no target's bound.
         args: ['bench/child/mesh-peer.ts'],
         env: { UPSTREAM_URL: upstreamUrl },
         stdout: 'pipe',
@@ -86,7 +86,7 @@ async function startProcess({ name, kind, root }: TargetSpec, environment: Targe
       const file = environment.logFile(name);
       return startChild({
         name,
-        args: startArgs(root),
+        args: gatewayCommand(root).args,
         cwd: root,
         env: {
           CHATBOTKIT_API_URL: upstreamUrl,
@@ -102,12 +102,4 @@ async function startProcess({ name, kind, root }: TargetSpec, environment: Targe
       });
     }
   }
-}
-
-/** `npm start` of that checkout without its leading `node`: its V8 flags, then the entry point. */
-function startArgs(root: string): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [command, ...args] = scripts.start.split(' ');
-  if (command !== 'node') throw new Error(`${root}: npm start does not run node: ${scripts.start}`);
-  return args;
 }

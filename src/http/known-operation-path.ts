@@ -62,34 +62,41 @@ export function createKnownOperationPath<TContext extends object>(
 
   /**
    * Yoga's `processResult` (graphql-yoga/src/process-request.ts), which the package does not
-   * export: the `onResultProcess` hooks choose the media type and encoder, or 406.
+   * export: the `onResultProcess` hooks choose the media type and encoder, or 406. Like Yoga's
+   * (`iterateAsync`), it waits only for a hook that returns a promise: none of Yoga's does.
    */
-  const processResult = async (request: Request, initial: ExecutionResult, serverContext: ServerContext) => {
+  const processResult = (request: Request, initial: ExecutionResult, serverContext: ServerContext) => {
     let result = initial;
     let processor: ResultProcessor | undefined;
     let mediaType = '*/*';
     const acceptableMediaTypes: string[] = [];
-    for (const hook of resultProcessHooks) {
-      await hook({
-        request,
-        acceptableMediaTypes,
-        result,
-        setResult: (next) => {
-          result = next as ExecutionResult;
-        },
-        ...(processor && { resultProcessor: processor }),
-        setResultProcessor: (next, accepted) => {
-          processor = next;
-          mediaType = accepted;
-        },
-        serverContext,
-      });
-    }
-    if (!processor) {
-      const accept = acceptableMediaTypes.join('; charset=utf-8, ');
-      return new encodingAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept } });
-    }
-    return processor(result, encodingAPI, mediaType);
+    const setResult = (next: unknown): void => {
+      result = next as ExecutionResult;
+    };
+    const setResultProcessor = (next: ResultProcessor, accepted: string): void => {
+      processor = next;
+      mediaType = accepted;
+    };
+    const runFrom = (first: number): Response | Promise<Response> => {
+      for (let index = first; index < resultProcessHooks.length; index++) {
+        const running: unknown = resultProcessHooks[index]!({
+          request,
+          acceptableMediaTypes,
+          result,
+          setResult,
+          ...(processor && { resultProcessor: processor }),
+          setResultProcessor,
+          serverContext,
+        });
+        if (isThenable(running)) return Promise.resolve(running).then(() => runFrom(index + 1));
+      }
+      if (!processor) {
+        const accept = acceptableMediaTypes.join('; charset=utf-8, ');
+        return new encodingAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept } });
+      }
+      return processor(result, encodingAPI, mediaType);
+    };
+    return runFrom(0);
   };
 
   /** As Yoga's `handleError` with `maskedErrors: { isDev: false }`: our GraphQL errors as they are, others masked. */
@@ -191,4 +198,8 @@ function paramsOf(body: Buffer): Record<string, unknown> | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   return Object.keys(parsed).length > 0 ? (parsed as Record<string, unknown>) : undefined;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }

@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import {
   context,
   defaultTextMapGetter,
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -15,6 +17,18 @@ import {
  * is a no-op, so tracing costs nothing unless it is switched on (see `startTracing` in server.ts).
  */
 const tracer = trace.getTracer('chatbotkit-session-gateway');
+
+// With no SDK registered the spans, contexts and carriers would be built and thrown away on
+// every request (a few KB of allocation each): skip them. A fresh proxy provider's delegate is
+// the API's no-op provider, which the global proxy keeps until an SDK registers its own.
+const NO_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NON_RECORDING = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+const UNTRACED: ServerSpan = { traceId: undefined, run: (handle) => handle(), end: () => undefined };
+
+function tracingOff(): boolean {
+  const provider = trace.getTracerProvider();
+  return provider instanceof ProxyTracerProvider && provider.getDelegate() === NO_PROVIDER;
+}
 
 /** A request's SERVER span, as the edge drives it. */
 export interface ServerSpan {
@@ -34,6 +48,7 @@ export interface OperationOutcome {
 
 /** One SERVER span per request, a child of the caller's W3C `traceparent`. */
 export function startServerSpan(request: IncomingMessage, method: string, path: string): ServerSpan {
+  if (tracingOff()) return UNTRACED;
   const parent = propagation.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
   const span = tracer.startSpan(
     `${method} ${path}`,
@@ -71,6 +86,7 @@ export async function traceUpstreamCall<T>(
   headers: Record<string, string>,
   call: (headers: Record<string, string>, span: Span) => Promise<T>,
 ): Promise<T> {
+  if (tracingOff()) return call(headers, NON_RECORDING);
   return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT }, async (span) => {
     const carrier = { ...headers };
     propagation.inject(context.active(), carrier);
