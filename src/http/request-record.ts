@@ -62,8 +62,3 @@ export function recordOf(request: IncomingMessage | undefined): RequestRecord {
     }
   );
 }
-
-/** Whether the known-operation path answers this request; false for one that never passed the edge. */
-export function isKnownOperation(request: IncomingMessage | undefined): boolean {
-  return (request as RecordedRequest | undefined)?.[RECORD]?.knownOperation === true;
-}

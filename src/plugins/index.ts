@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
+import { GraphQLError } from 'graphql';
 import { type Plugin, useReadinessCheck } from 'graphql-yoga';
 import type { LimitsConfig } from '../limits/options.ts';
 import { type GatewayMetrics, useMetricsEndpoint } from '../observability/metrics.ts';
 import { DOCUMENT_LIMITS, useAllowList, useCsrfPreventionForPost, useValidationRules } from './use-abuse-limits.ts';
 import { useDocumentCache } from './use-document-cache.ts';
-import { useFederatedTracing } from './use-federated-tracing.ts';
 import { useFederationFields } from './use-federation-fields.ts';
 import { useGraphQLJsExecutor } from './use-graphql-js-executor.ts';
 import { useRequestFacts } from './use-request-facts.ts';
@@ -75,7 +76,11 @@ export function gatewayPlugins({ limits, metrics, readiness }: PluginListOptions
     },
     {
       name: 'federated tracing',
-      plugin: useFederatedTracing(),
+      // Answers only when the router sends `apollo-federation-include-trace: ftv1`. Errors in the
+      // trace keep only our own safe messages, as the response does.
+      plugin: useApolloInlineTrace({
+        rewriteError: (error) => new GraphQLError(error.extensions['code'] ? error.message : 'Unexpected error.'),
+      }),
       adapterHooks: {
         why: 'it traces only the requests of a router that asks for a trace',
         sendsToYoga: (request) => request.headers['apollo-federation-include-trace'] !== undefined,
