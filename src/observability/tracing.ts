@@ -123,6 +123,10 @@ export async function startTracing(): Promise<{ shutdown(): Promise<void> }> {
     serviceName: 'chatbotkit-session-gateway',
     instrumentations: [],
     textMapPropagator: new W3CTraceContextPropagator(),
+    // Traces only: metrics are Prometheus' (/metrics), logs are stdout's. Without these the SDK
+    // would build OTLP metric and log exporters from the environment as well.
+    metricReaders: [],
+    logRecordProcessors: [],
   });
   sdk.start();
   return sdk;
