@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { budgetKeyOf } from '../http/client-address.ts';
 import { createApiKeyCheck } from './api-keys.ts';
 import { createJwtVerifier } from './jwt.ts';
 import type { AuthConfig } from './options.ts';
@@ -42,7 +43,7 @@ export function createAuthenticator(config: AuthConfig, logger: Pick<Logger, 'wa
       return async (_headers, address) => ({
         caller: {
           id: `ip:${address}`,
-          rateLimitKey: `ip:${address}`,
+          rateLimitKey: budgetKeyOf(address),
           mayCreateSessions: true,
           conversations: undefined,
         },
@@ -56,7 +57,7 @@ export function createAuthenticator(config: AuthConfig, logger: Pick<Logger, 'wa
           caller: {
             id: `token:${digest.slice(0, 16)}`,
             rateLimitKey: `token:${digest}`,
-            failedAuthKey: `ip:${address}`,
+            failedAuthKey: budgetKeyOf(address),
             mayCreateSessions: true,
             conversations: undefined,
             chatbotkitToken: token,

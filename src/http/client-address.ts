@@ -74,3 +74,26 @@ function addressOf(hop: string): string | undefined {
   if (v4 !== undefined && isIP(v4) === 4) return v4;
   return undefined;
 }
+
+/**
+ * The rate-limit key of a client address. One IPv6 client holds a whole /64 (about 2^64
+ * addresses), so per-address budgets count IPv6 clients by their /64; an IPv4-mapped address
+ * counts as the IPv4 address it is.
+ */
+export function budgetKeyOf(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return `ip:${mapped[1]}`;
+  if (isIP(address) !== 6) return `ip:${address}`;
+  return `ip:${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
+}
+
+/** An IPv6 address's eight groups, `::` expanded, without leading zeros. */
+function ipv6Groups(address: string): string[] {
+  const [head = '', tail] = address.split('%')[0]!.split('::');
+  const groupsOf = (part: string) =>
+    part === '' ? [] : part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group]));
+  const first = groupsOf(head);
+  const last = tail === undefined ? [] : groupsOf(tail);
+  const zeros = Array<string>(8 - first.length - last.length).fill('0');
+  return [...first, ...zeros, ...last].map((group) => Number.parseInt(group, 16).toString(16));
+}

@@ -111,6 +111,10 @@ describe('AUTH_MODE=passthrough behind a trusted proxy', () => {
         expect(await mint('198.51.100.1', 'junk-2')).toEqual(['RateLimitedError', '198.51.100.1', caller]);
         expect(await mint('198.51.100.2', 'junk-1')).toEqual(['UNAUTHENTICATED', '198.51.100.2', caller]);
         expect(await mint('198.51.100.3', 'own-token')).toEqual(['ConversationSession', '198.51.100.3', caller]);
+        // One IPv6 client holds a whole /64: its addresses share one budget.
+        expect(await mint('2001:db8:0:1::a', 'junk-3')).toEqual(['UNAUTHENTICATED', '2001:db8:0:1::a', caller]);
+        expect(await mint('2001:db8:0:1::b', 'junk-4')).toEqual(['RateLimitedError', '2001:db8:0:1::b', caller]);
+        expect(await mint('2001:db8:0:2::a', 'junk-3')).toEqual(['UNAUTHENTICATED', '2001:db8:0:2::a', caller]);
       });
     } finally {
       await chatbotkit.close();

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { createClientAddress } from '../../src/http/client-address.ts';
+import { budgetKeyOf, createClientAddress } from '../../src/http/client-address.ts';
 import { FORWARDING_HEADERS } from '../../src/http/options.ts';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
@@ -63,5 +63,20 @@ describe('the client address', () => {
         expect(address === '127.0.0.1' || isIP(address) !== 0).toBe(true);
       }),
     );
+  });
+});
+
+describe('budgetKeyOf', () => {
+  it.each([
+    ['203.0.113.7', 'ip:203.0.113.7'],
+    ['::ffff:203.0.113.7', 'ip:203.0.113.7'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', 'ip:2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::1', 'ip:2001:db8:1:2::/64'],
+    ['2001:db8::1', 'ip:2001:db8:0:0::/64'],
+    ['::1', 'ip:0:0:0:0::/64'],
+    ['fe80::1%eth0', 'ip:fe80:0:0:0::/64'],
+    ['64:ff9b::192.0.2.1', 'ip:64:ff9b:0:0::/64'],
+  ])('counts %s as %s', (address, key) => {
+    expect(budgetKeyOf(address)).toBe(key);
   });
 });
