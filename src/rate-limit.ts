@@ -84,9 +84,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       insuranceLimiter: new RateLimiterMemory(limits),
       // Not connected: go to the insurance limiter at once rather than queue behind a reconnect.
       rejectIfRedisNotReady: true,
-      // A caller already over the limit is refused from memory until the window ends,
-      // so hammering costs no Redis round trips.
-      inMemoryBlockOnConsumed: limits.points + 1,
+      // No in-memory block once the limit is hit (`inMemoryBlockOnConsumed`): a refund could not
+      // lift it, so a point given back would stay unspendable until the window ends.
     });
   return {
     ...budgetOf(shared(sessions), options.durationSeconds),

@@ -142,6 +142,18 @@ describe.skipIf(!REDIS_SERVER)('rate limit shared in a real Redis', () => {
     expectRefused(await replicaB.failedAuth.consume('ip:203.0.113.7'));
   });
 
+  it('lets refunds lift a refusal: points given back after the limit was hit can be spent', async () => {
+    const limiter = limiters.make({ keyPrefix: randomUUID(), points: 1, failedAuthPoints: 2 });
+    await connected(limiter);
+    // Three new tokens at once from one address: two reserve, the third is refused; the two
+    // then mint and give their points back, so the address can try again at once.
+    expect(await consumeTimes(limiter.failedAuth, 'ip:203.0.113.7', 2)).toEqual([{ allowed: true }, { allowed: true }]);
+    expectRefused(await limiter.failedAuth.consume('ip:203.0.113.7'));
+    await limiter.failedAuth.refund('ip:203.0.113.7');
+    await limiter.failedAuth.refund('ip:203.0.113.7');
+    expect(await limiter.failedAuth.consume('ip:203.0.113.7')).toEqual({ allowed: true });
+  });
+
   it('stores a fixed-size digest of the identity under the prefix, never the identity', async () => {
     const keyPrefix = randomUUID();
     const limiter = limiters.make({ keyPrefix });
