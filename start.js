@@ -5,6 +5,7 @@
 // exists, only to choose which of the two to load; the configuration reads it again.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const NAME = 'chatbotkit-session-gateway';
@@ -30,7 +31,9 @@ await import(production ? compiled.href : new URL('src/server.ts', import.meta.u
 function builtAfter(folder) {
   if (!existsSync(compiled)) return false;
   const builtAt = statSync(compiled).mtimeMs;
-  const files = readdirSync(folder, { recursive: true }).map((name) => new URL(name, folder));
+  // Paths, not URLs: a file name may hold `#` or `%` (an editor's autosave file).
+  const root = fileURLToPath(folder);
+  const files = readdirSync(root, { recursive: true }).map((name) => join(root, name));
   return files.every((file) => statSync(file).mtimeMs <= builtAt);
 }
 

@@ -92,9 +92,11 @@ export class ChatBotKitClient {
    * circuit breaker, the bulkhead, retries and the deadline all apply to the call as a whole.
    */
   async clientFetch(path: string, options: FetchOptions = {}): Promise<unknown> {
+    // The request first: the deadline arms a timer and listens to the shutdown signal, which only
+    // the `finally` below releases.
+    const request = buildRequest(this.baseUrl, this.#options, path, options);
     const deadline = new Deadline(options.timeout ?? this.#timeoutMs, options.signal);
     const budget = this.#resilience.budget(deadline, options.retries);
-    const request = buildRequest(this.baseUrl, this.#options, path, options);
     let status: number | undefined;
     const attempt = () => {
       status = undefined;

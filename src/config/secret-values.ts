@@ -15,10 +15,10 @@ export const MIN_SCRUBBED_LENGTH = 16;
 
 /**
  * A value that is never shown (a refusal tells only its length) and that every log line is
- * scrubbed of. `header`: it is sent in an HTTP header, so only printable ASCII without spaces
+ * scrubbed of. `header`: the HTTP header it is sent in, so only printable ASCII without spaces
  * will do; anything else would make every call fail later instead of the start now.
  */
-export function secret({ minBytes = 0, header = false } = {}): Value<string> {
+export function secret({ minBytes = 0, header }: { minBytes?: number; header?: string } = {}): Value<string> {
   const least = minBytes > 0 ? `at least ${minBytes} bytes` : `at least ${MIN_SCRUBBED_LENGTH} characters`;
   return v.pipe(
     v.string(),
@@ -35,7 +35,7 @@ export function secret({ minBytes = 0, header = false } = {}): Value<string> {
   );
 }
 
-function secretProblem(value: string, minBytes: number, header: boolean): string | undefined {
+function secretProblem(value: string, minBytes: number, header: string | undefined): string | undefined {
   // The stricter of the two floors speaks: a secret's own minimum, or the one scrubbing needs.
   if (Buffer.byteLength(value) < minBytes) {
     return `must be at least ${minBytes} bytes (it has ${Buffer.byteLength(value)})`;
@@ -46,12 +46,12 @@ function secretProblem(value: string, minBytes: number, header: boolean): string
       'scrubbed of it: set the full secret'
     );
   }
-  const bad = header ? /[^\x21-\x7e]/.exec(value) : null;
+  const bad = header === undefined ? null : /[^\x21-\x7e]/.exec(value);
   if (bad) {
     const what = bad[0] === '\n' || bad[0] === '\r' ? 'a line break' : bad[0] === ' ' ? 'a space' : 'a character';
     return (
-      `must be printable ASCII without spaces, as it is sent in the Authorization header, and has ${what} at ` +
-      `position ${bad.index + 1}: set the secret exactly as ChatBotKit shows it, on one line`
+      `must be printable ASCII without spaces, as it is sent in the ${header} header, and has ${what} at ` +
+      `position ${bad.index + 1}: set the secret exactly as it was issued, on one line`
     );
   }
   return undefined;

@@ -71,7 +71,7 @@ export const VARIABLES = v.object({
     description: 'Prefixes every conversation id must start with, for every caller',
   }),
 
-  CHATBOTKIT_SECRET: withoutDefault(secret({ header: true }), {
+  CHATBOTKIT_SECRET: withoutDefault(secret({ header: 'Authorization' }), {
     shown: 'none: the built-in emulator mints sessions',
     description: 'ChatBotKit API secret; when set, sessions come from ChatBotKit',
   }),
@@ -127,7 +127,7 @@ export const VARIABLES = v.object({
     description: 'Calls waiting for a free slot; beyond that they fail with GATEWAY_OVERLOADED',
   }),
 
-  ROUTER_SHARED_SECRET: withoutDefault(secret({ minBytes: 32 }), {
+  ROUTER_SHARED_SECRET: withoutDefault(secret({ minBytes: 32, header: 'x-router-secret' }), {
     shown: 'none: _service follows INTROSPECTION in production, _entities is open',
     description:
       'When set, the federation fields _service and _entities answer only requests whose x-router-secret ' +

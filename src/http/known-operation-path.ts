@@ -123,7 +123,7 @@ export function createKnownOperationPath<TContext extends object>(
       res: response,
       waitUntil,
     });
-    // The drain deadline may have answered it meanwhile (src/server.ts).
+    // The drain deadline may have answered it meanwhile (src/http/serve.ts).
     if (response.headersSent) return;
     if (answered instanceof EncodedResponse) {
       const { body, status, statusText, headers } = answered as EncodedResponse;

@@ -127,9 +127,22 @@ async function mintSession(
   try {
     session = await context.createConversationSession(validated);
   } catch (error) {
-    await budget.settle(error);
+    await settleQuietly(budget, error, context);
     throw error;
   }
-  await budget.settle(undefined);
+  await settleQuietly(budget, undefined, context);
   return session;
+}
+
+/** Accounting never overrides the answer: a minted session is returned even if a refund fails. */
+async function settleQuietly(
+  budget: { settle(error: unknown): Promise<void> },
+  error: unknown,
+  context: GraphQLContext,
+): Promise<void> {
+  try {
+    await budget.settle(error);
+  } catch (settleError) {
+    context.warn({ err: settleError }, 'could not settle the session budget');
+  }
 }

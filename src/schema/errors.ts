@@ -29,7 +29,7 @@ export const GraphQLErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
 } as const;
 
-/** The answer to a request the gateway stopped at its drain deadline (server.ts writes it too). */
+/** The answer to a request the gateway stopped at its drain deadline (src/http/serve.ts writes it too). */
 export const SHUTTING_DOWN_MESSAGE = 'The gateway is shutting down; send the request again.';
 
 abstract class ResultError extends Error {
@@ -134,7 +134,7 @@ export interface FailureContext {
 /** Turns a failure of the session call into a typed result error or a safe GraphQL error. */
 export function toGraphQLFailure(error: unknown, conversationId: string, { callerCredentials }: FailureContext): Error {
   if (error instanceof InvalidArgumentError) return new InvalidInputError(`input.${error.argument}`, error.message);
-  // The drain deadline is the one thing that cancels calls (src/server.ts).
+  // The drain deadline is the one thing that cancels calls (src/http/serve.ts).
   if (error instanceof CallCancelledError) {
     return new GraphQLError(SHUTTING_DOWN_MESSAGE, {
       extensions: { code: GraphQLErrorCode.ShuttingDown, http: { status: 503 } },

@@ -38,7 +38,7 @@ describe('npm start and its configuration', () => {
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain(
       'CHATBOTKIT_SECRET must be printable ASCII without spaces, as it is sent in the Authorization header, and ' +
-        'has a line break at position 16: set the secret exactly as ChatBotKit shows it, on one line\n',
+        'has a line break at position 16: set the secret exactly as it was issued, on one line\n',
     );
     for (const part of secret.split('\n')) expect(server.output()).not.toContain(part);
     expect(server.output()).not.toMatch(/^\s+at /m);

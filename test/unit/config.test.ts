@@ -103,6 +103,10 @@ describe('configuration', () => {
     [{ MAX_BODY_BYTES: '1048576' }, /^MAX_BODY_BYTES must be a whole number from 1024 to 65536/],
     [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /^SHUTDOWN_TIMEOUT_MS must be/],
     [{ ROUTER_SHARED_SECRET: 'short' }, /^ROUTER_SHARED_SECRET must be at least 32 bytes \(it has 5\)/],
+    [
+      { ROUTER_SHARED_SECRET: `${'r'.repeat(32)} spaced` },
+      /^ROUTER_SHARED_SECRET must be printable ASCII without spaces, as it is sent in the x-router-secret header/,
+    ],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ CHATBOTKIT_TIMEZONE: 'Mars/Olympus' }, /^CHATBOTKIT_TIMEZONE must be an IANA time zone/],
     [{ AUTH_MODE: 'none', CHATBOTKIT_API_URL: 'not a url' }, /^CHATBOTKIT_API_URL must be an absolute http\(s\) URL/],
