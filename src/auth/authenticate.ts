@@ -7,7 +7,10 @@ import type { AuthConfig } from './options.ts';
 
 /** Who is calling, once their credentials have been checked. */
 export interface Caller {
-  /** Stable identity for logs: `jwt:<sub>`, `key:<name>` or `key:<hash prefix>`, `token:<hash prefix>` or `ip:<address>`. */
+  /**
+   * Stable identity for logs: `jwt:<sub>`, `key:<name>` or `key:<hash prefix>`, `token:<hash prefix>`
+   * or `ip:<address>`.
+   */
   id: string;
   /** Whose budget a session is charged to: the caller's id, or in passthrough mode a digest of the whole token. */
   rateLimitKey: string;

@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import type { AuthConfig } from '../auth/options.ts';
 import { DEFAULT_BASE_URL, type UpstreamConfig } from '../chatbotkit/options.ts';
+import { isLoopbackHostname } from '../http/options.ts';
 import { chooseApiKeys, runAsRules } from './run-as-policy.ts';
 import type { Variables } from './variables.ts';
 
@@ -217,9 +217,5 @@ function shown(name: string, value: string | undefined): string {
 /** The URL is valid here (the schema checked it); plain http is fine only on this machine. */
 function isPlainHttpToAnotherHost(value: string): boolean {
   const { protocol, hostname } = new URL(value);
-  return protocol === 'http:' && !isLoopback(hostname);
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || (isIP(hostname) === 4 && hostname.startsWith('127.'));
+  return protocol === 'http:' && !isLoopbackHostname(hostname);
 }

@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { startServerSpan } from '../observability/tracing.ts';
 import { createAccessLog } from './access-log.ts';
 import type { ClientAddress } from './client-address.ts';
+import { isLoopbackHostname } from './options.ts';
 import { openRecord } from './request-record.ts';
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -86,10 +86,6 @@ function hostRefusal(host: string | undefined, loopbackOnly: boolean): Refusal |
 }
 
 /** A URL's hostname that names this machine: localhost, 127.0.0.0/8 or [::1]. */
-function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || (isIP(hostname) === 4 && hostname.startsWith('127.'));
-}
-
 /**
  * Bodies are refused by their declared length, before a byte is read; a POST without one (a
  * chunked body of unknown size) is refused too, as no GraphQL client needs to send one.

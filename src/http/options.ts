@@ -35,3 +35,8 @@ export function isTrustedProxyEntry(entry: string): boolean {
     return false;
   }
 }
+
+/** Whether a URL's hostname names this machine's loopback: `localhost`, `127.x.x.x` or `[::1]`. */
+export function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || (isIP(hostname) === 4 && hostname.startsWith('127.'));
+}
