@@ -42,19 +42,9 @@ export class Deadline {
   readonly #timer: NodeJS.Timeout;
   readonly #cancel: AbortSignal | undefined;
   #cancelled = false;
-  // What the caller's signal holds of this call, cut loose by clear(). The signal is often
-  // long-lived (the process's shutdown signal), and a listener removed from it stays linked from
-  // the listener that came before it: once that one is in the old generation, V8's scavenges keep
-  // whatever the removed listener references alive and promote it. Holding the call through a
-  // field that clear() empties keeps the call's state out of that chain.
-  readonly #link: { onCancel: (() => void) | undefined; handleEvent(): void } = {
-    onCancel: () => {
-      this.#cancelled = true;
-      this.#controller.abort(this.#cancel?.reason);
-    },
-    handleEvent() {
-      this.onCancel?.();
-    },
+  readonly #onCancel = () => {
+    this.#cancelled = true;
+    this.#controller.abort(this.#cancel?.reason);
   };
 
   constructor(timeoutMs: number, cancel?: AbortSignal) {
@@ -64,8 +54,8 @@ export class Deadline {
     const expire = () => this.#controller.abort(new DOMException('deadline passed', 'TimeoutError'));
     this.#timer = setTimeout(expire, timeoutMs);
     this.#cancel = cancel;
-    if (cancel?.aborted) this.#link.handleEvent();
-    else cancel?.addEventListener('abort', this.#link, { once: true });
+    if (cancel?.aborted) this.#onCancel();
+    else cancel?.addEventListener('abort', this.#onCancel, { once: true });
   }
 
   get signal(): AbortSignal {
@@ -80,8 +70,7 @@ export class Deadline {
   /** Cancels the timer once the call has ended. */
   clear(): void {
     clearTimeout(this.#timer);
-    this.#cancel?.removeEventListener('abort', this.#link);
-    this.#link.onCancel = undefined;
+    this.#cancel?.removeEventListener('abort', this.#onCancel);
   }
 }
 
