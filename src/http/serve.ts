@@ -16,10 +16,7 @@ type ServeConfig = Pick<Config, 'host' | 'port' | 'headersTimeoutMs' | 'requestT
  */
 export function serve(app: App, config: Readonly<ServeConfig>, logger: Logger, service: ServiceInfo) {
   let draining = false;
-  // Each request's entry holds its response only until it closes: a Set keeps deleted entries in
-  // tables it has outgrown, and once those are in the old generation V8's scavenges keep what
-  // they point to alive, so a response held directly would be promoted with its whole request.
-  const inFlight = new Set<{ response: ServerResponse | undefined }>();
+  const inFlight = new Set<ServerResponse>();
   const timeouts = {
     // A client that trickles its headers or body is answered 408 and closed (Node's default waits 300 s).
     headersTimeout: config.headersTimeoutMs,
@@ -30,12 +27,8 @@ export function serve(app: App, config: Readonly<ServeConfig>, logger: Logger, s
   const server = createServer(timeouts, (request, response) => {
     // While draining, every answer tells the client to close its connection.
     if (draining) response.shouldKeepAlive = false;
-    const entry = { response: response as ServerResponse | undefined };
-    inFlight.add(entry);
-    response.on('close', () => {
-      entry.response = undefined;
-      inFlight.delete(entry);
-    });
+    inFlight.add(response);
+    response.on('close', () => inFlight.delete(response));
     app.handle(request, response);
   });
   server.on('error', (error: NodeJS.ErrnoException) => {
@@ -57,13 +50,13 @@ export function serve(app: App, config: Readonly<ServeConfig>, logger: Logger, s
    */
   const drain = async (timeoutMs: number): Promise<void> => {
     draining = true;
-    for (const { response } of inFlight) if (response) response.shouldKeepAlive = false;
+    for (const response of inFlight) response.shouldKeepAlive = false;
     let cutOff: NodeJS.Timeout | undefined;
     const deadline = setTimeout(() => {
       logger.warn({ requests: inFlight.size }, 'drain deadline reached: answering the requests in flight 503');
       app.cancelRequests();
       cutOff = setTimeout(() => {
-        for (const { response } of inFlight) if (response) answerShuttingDown(response);
+        for (const response of inFlight) answerShuttingDown(response);
         server.closeAllConnections();
       }, CANCELLED_ANSWER_GRACE_MS).unref();
     }, timeoutMs).unref();
