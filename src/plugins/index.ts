@@ -10,6 +10,7 @@ import { DOCUMENT_LIMITS, useAllowList, useCsrfPreventionForPost, useValidationR
 import { useDocumentCache } from './use-document-cache.ts';
 import { useFederationFields } from './use-federation-fields.ts';
 import { useGraphQLJsExecutor } from './use-graphql-js-executor.ts';
+import { useRequestCacheRelease } from './use-request-cache-release.ts';
 import { useRequestFacts } from './use-request-facts.ts';
 
 /*
@@ -87,6 +88,7 @@ export function gatewayPlugins({ limits, metrics, readiness }: PluginListOptions
       },
     },
     { name: 'document cache', plugin: useDocumentCache() },
+    { name: 'request cache release', plugin: useRequestCacheRelease() },
   ];
 }
 
