@@ -9,7 +9,8 @@ export const HELP = `npm run bench [-- options]
 
   --quick                 smoke run: 2 rounds, 2 s per target, 1 s warm-up
   --duration <s>          seconds measured per target per round (default 10)
-  --warmup <s>            warm-up per target before the first round (default 3; 0: none); up to 1 s before
+  --warmup <s>            warm-up per target before the first round (default 3; 10 with --profile; 0: none);
+                          up to 1 s before
                           each later round
   --rounds <n>            rounds; targets alternate within each round (default 3)
   --connections <n>       concurrent connections, throughput and fixed-rate scenarios (default 50)
@@ -24,6 +25,8 @@ export const HELP = `npm run bench [-- options]
                           --gateway-env UPSTREAM_MAX_CONCURRENT=256 --gateway-env NODE_OPTIONS=--max-semi-space-size=16
   --baseline-ref <ref>    also measure the gateway at this git ref ("gateway@<ref>", from a temporary
                           git worktree) wherever the gateway runs, and compare the two
+  --profile               profile mode instead: floor and gateway at one fixed rate (--rate, default 2000),
+                          their CPU time by component, sampled with Linux perf
   --soak                  soak mode instead: 200,000 requests through the gateway, RSS start vs end
   --soak-requests <n>     requests in soak mode (default 200000; 20000 with --quick)
   --soak-bound-mb <mb>    largest RSS growth soak mode accepts (default 20); exits 1 beyond it
@@ -49,6 +52,8 @@ export interface Options {
   gatewayEnv: Record<string, string>;
   baselineRef: string | undefined;
   soak: boolean;
+  /** Profile mode: CPU time by component for floor and gateway (bench/profile.ts). */
+  profile: boolean;
   soakRequests: number;
   soakBoundMb: number;
   /** Starts per target in the startup scenario (their median is reported). */
@@ -65,7 +70,8 @@ export function parseOptions(args: string[]): Options | undefined {
   const { values: argv } = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
   if (argv.help) return undefined;
   const quick = argv.quick;
-  const warmup = seconds(argv.warmup, quick ? 1 : 3, 'warmup');
+  // A profile wants optimised code in both targets: a longer warm-up, unless one is given.
+  const warmup = seconds(argv.warmup, quick ? 1 : argv.profile ? 10 : 3, 'warmup');
   const options: Options = {
     quick,
     duration: positive(argv.duration, quick ? 2 : 10, 'duration'),
@@ -83,18 +89,22 @@ export function parseOptions(args: string[]): Options | undefined {
     gatewayEnv: Object.fromEntries((argv['gateway-env'] ?? []).map(keyValue)),
     baselineRef: argv['baseline-ref'],
     soak: argv.soak,
+    profile: argv.profile,
     soakRequests: whole(argv['soak-requests'], quick ? 20_000 : 200_000, 'soak-requests'),
     startupRuns: quick ? 1 : 3,
     soakBoundMb: positive(argv['soak-bound-mb'], 20, 'soak-bound-mb'),
   };
   if (options.soak && options.baselineRef !== undefined)
     throw new UsageError('--baseline-ref compares in the scenarios, not in --soak');
+  if (options.profile && (options.soak || options.baselineRef !== undefined))
+    throw new UsageError('--profile compares floor and gateway on its own: not with --soak or --baseline-ref');
   return options;
 }
 
 const SPEC = {
   quick: { type: 'boolean', default: false },
   soak: { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   rounds: { type: 'string' },

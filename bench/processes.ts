@@ -39,6 +39,8 @@ export interface StartOptions {
   /** The checkout the child runs in; default the working tree. */
   cwd?: string;
   env: Record<string, string>;
+  /** Node's flags before the probe and the script (e.g. for a profiler). */
+  nodeFlags?: readonly string[];
   /**
    * Where stdout goes. 'pipe': the URL is the `url` field of the first JSON line. A file path: the
    * child logs there (kept off the bench's own event loop) and the URL is the `url` field of the
@@ -50,9 +52,9 @@ export interface StartOptions {
 }
 
 export async function startChild(options: StartOptions): Promise<Child> {
-  const { name, args, cwd = ROOT_DIR, env, stdout, timeoutMs = 30_000 } = options;
+  const { name, args, cwd = ROOT_DIR, env, nodeFlags = [], stdout, timeoutMs = 30_000 } = options;
   const out = stdout === 'pipe' ? 'pipe' : openSync(stdout.file, 'w');
-  const child = spawn(process.execPath, ['--import', childScript('probe'), ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', childScript('probe'), ...args], {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', out, 'pipe', 'ipc'],

@@ -12,6 +12,7 @@ import { fixedRate } from './fixed-rate.ts';
 import { describeMachine, machineInfo } from './machine.ts';
 import { HELP, type Options, parseOptions, UsageError } from './options.ts';
 import { ROOT_DIR } from './processes.ts';
+import { perfUnavailable, profile } from './profile.ts';
 import { printReport, writeReport } from './report.ts';
 import type { ScenarioResult } from './results.ts';
 import { withRunning } from './running.ts';
@@ -56,6 +57,8 @@ export async function main(args: string[]): Promise<number> {
 
 async function run(session: Session): Promise<number> {
   const { options, log } = session;
+  const perfMissing = options.profile ? perfUnavailable() : undefined;
+  if (perfMissing) throw new Error(perfMissing);
   if (options.baselineRef !== undefined) session.baseline = checkoutBaseline(session, options.baselineRef);
   const machine = await machineInfo();
   log(
@@ -68,6 +71,7 @@ async function run(session: Session): Promise<number> {
     log('bench: warning: the machine was already busy; numbers will be noisier than usual');
   prepareGateways(session);
   if (options.soak) return (await soak(session, machine)) ? 0 : 1;
+  if (options.profile) return (await profile(session, machine)) ? 0 : 1;
 
   const started = new Date();
   const scenarios = [...(await atOnce(session)), ...(await slow(session))];

@@ -6,6 +6,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { verifyTarget } from './answers.ts';
 import { type Child, ROOT_DIR } from './processes.ts';
+import { PROFILE_NODE_FLAGS } from './profile.ts';
 import { round } from './results.ts';
 import type { Session } from './session.ts';
 import { startTarget, startUpstream, type Target, type TargetSpec } from './targets.ts';
@@ -60,6 +61,7 @@ async function start(
     upstreamLatencyMs: latencyMs,
     logLevel: options.logLevel,
     gatewayEnv: options.gatewayEnv,
+    ...(options.profile && { nodeFlags: PROFILE_NODE_FLAGS }),
     logFile: (name: string) => logFile(session, scenario, name),
   };
   // Side by side: starting is not measured, and a gateway takes a few seconds to load.

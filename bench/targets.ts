@@ -44,6 +44,8 @@ export interface TargetEnvironment {
   gatewayEnv: Record<string, string>;
   /** The file a gateway logs to. */
   logFile: (name: string) => string;
+  /** Node's flags for the floor and the gateways (the profiler's). */
+  nodeFlags?: readonly string[];
   /** A port for the gateway to listen on, known before it starts; default one it picks. */
   gatewayPort?: number | undefined;
 }
@@ -63,14 +65,20 @@ export async function startTarget(spec: TargetSpec, environment: TargetEnvironme
 }
 
 async function startProcess({ name, kind, root }: TargetSpec, environment: TargetEnvironment): Promise<Child> {
-  const { upstreamUrl, upstreamLatencyMs, logLevel, gatewayEnv } = environment;
+  const { upstreamUrl, upstreamLatencyMs, logLevel, gatewayEnv, nodeFlags } = environment;
   switch (kind) {
     case 'direct':
       // Its own emulator process, so that its memory and CPU are its own.
       return startUpstream(name, upstreamLatencyMs);
     case 'floor':
     case 'peer':
-      return startChild({ name, args: [childScript(kind)], env: { UPSTREAM_URL: upstreamUrl }, stdout: 'pipe' });
+      return startChild({
+        name,
+        args: [childScript(kind)],
+        env: { UPSTREAM_URL: upstreamUrl },
+        ...(nodeFlags && { nodeFlags }),
+        stdout: 'pipe',
+      });
     case 'hive-mesh':
       return startChild({
         name,
@@ -88,6 +96,7 @@ async function startProcess({ name, kind, root }: TargetSpec, environment: Targe
         name,
         args: gatewayCommand(root).args,
         cwd: root,
+        ...(nodeFlags && { nodeFlags }),
         env: {
           CHATBOTKIT_API_URL: upstreamUrl,
           AUTH_MODE: 'none',

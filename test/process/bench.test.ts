@@ -150,6 +150,32 @@ describe('npm run bench', () => {
     expectWorktreeRemoved(output);
   }, 60_000);
 
+  it('with --profile, splits floor and gateway CPU time by component, sampled with perf', async () => {
+    const { code, output } = await runBench(['--profile', ...QUICK, '--duration', '2', '--rate', '300']);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/Profile: CPU µs per request by component at 300 req\/s/);
+    expect(output).toMatch(/component\s+floor µs\/req\s+gateway µs\/req\s+difference/);
+    const profile = JSON.parse(
+      readFileSync(new URL('../../bench/results/profile-latest.json', import.meta.url), 'utf8'),
+    );
+    const [floor, gateway] = profile.profiles as {
+      target: string;
+      cpuUsPerRequest: number;
+      sampledUsPerRequest: number;
+      components: Record<string, number>;
+    }[];
+    expect([floor?.target, gateway?.target]).toEqual(['floor', 'gateway']);
+    // Only the gateway runs GraphQL; both make the upstream call.
+    expect(floor?.components['GraphQL execution (graphql-js)']).toBe(0);
+    expect(gateway?.components['GraphQL execution (graphql-js)']).toBeGreaterThan(0);
+    expect(floor?.components['undici (upstream client)']).toBeGreaterThan(0);
+    // Every thread is sampled: the samples account for the CPU time /proc counts.
+    for (const target of [floor!, gateway!]) {
+      expect(target.sampledUsPerRequest).toBeGreaterThan(0.5 * target.cpuUsPerRequest);
+      expect(target.sampledUsPerRequest).toBeLessThan(1.5 * target.cpuUsPerRequest);
+    }
+  }, 60_000);
+
   it('--help lists every option bench/README.md documents', async () => {
     const { code, output } = await runBench(['--help']);
     expect(code, output).toBe(0);
