@@ -5,7 +5,7 @@
  * 18 MB resident and slows start-up; no target should pay it, the preloaded probe included.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,8 @@ export interface GatewayCommand {
   args: string[];
   /** What the command is, for the log. */
   source: 'the image' | 'npm start';
+  /** The image's environment that changes how it runs: its compile cache, filled as its build does. */
+  env: Record<string, string>;
 }
 
 const commands = new Map<string, GatewayCommand>();
@@ -29,7 +31,7 @@ const commands = new Map<string, GatewayCommand>();
 export function gatewayCommand(root: string): GatewayCommand {
   let command = commands.get(root);
   if (!command) {
-    command = imageCommand(root) ?? { args: startArgs(root), source: 'npm start' };
+    command = imageCommand(root) ?? { args: startArgs(root), source: 'npm start', env: {} };
     commands.set(root, command);
   }
   return command;
@@ -38,11 +40,29 @@ export function gatewayCommand(root: string): GatewayCommand {
 function imageCommand(root: string): GatewayCommand | undefined {
   const dockerfile = join(root, 'Dockerfile');
   if (!packageScripts(root)['build'] || !existsSync(dockerfile)) return undefined;
-  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(dockerfile, 'utf8'))?.[1];
+  const text = readFileSync(dockerfile, 'utf8');
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(text)?.[1];
   const [node, ...args] = cmd ? (JSON.parse(cmd) as string[]) : [];
   if (node !== 'node') return undefined;
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  return { args, source: 'the image' };
+  return { args, source: 'the image', env: compileCache(root, text) };
+}
+
+/**
+ * The image's compile cache (`NODE_COMPILE_CACHE` in its ENV), made afresh for this build as the
+ * Dockerfile makes it: by running the entry point with `--version`, which loads every module.
+ */
+function compileCache(root: string, dockerfile: string): Record<string, string> {
+  const folder = /\bNODE_COMPILE_CACHE=(\S+)/.exec(dockerfile)?.[1];
+  if (!folder) return {};
+  const env = { NODE_COMPILE_CACHE: folder };
+  rmSync(join(root, folder), { recursive: true, force: true });
+  execFileSync(process.execPath, ['dist/server.js', '--version'], {
+    cwd: root,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: 'ignore',
+  });
+  return env;
 }
 
 /** `npm start` of that checkout without its leading `node`: its V8 flags, then the entry point. */

@@ -89,8 +89,9 @@ async function run(session: Session): Promise<number> {
 function prepareGateways(session: Session): void {
   const { baseline, log } = session;
   for (const [name, root] of [['gateway', ROOT_DIR], ...(baseline ? [[baseline.name, baseline.root]] : [])]) {
-    const { args, source } = gatewayCommand(root!);
-    log(`bench: ${name} runs ${source}'s command: node ${args.join(' ')}`);
+    const { args, source, env } = gatewayCommand(root!);
+    const environment = Object.entries(env).map(([key, value]) => `${key}=${value} `);
+    log(`bench: ${name} runs ${source}'s command: ${environment.join('')}node ${args.join(' ')}`);
   }
 }
 

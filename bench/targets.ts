@@ -105,6 +105,7 @@ async function startProcess({ name, kind, root }: TargetSpec, environment: Targe
           RATE_LIMIT_POINTS: '1000000',
           PORT: String(port),
           HOST: '127.0.0.1',
+          ...gatewayCommand(root).env,
           ...gatewayEnv,
         },
         stdout: announces ? { file } : { file, url: `http://127.0.0.1:${port}/graphql` },

@@ -30,6 +30,19 @@ const STEPS: [RegExp, (cwd: string, match: RegExpExecArray) => void][] = [
   ],
   // It empties the image's npm cache; here it would empty this machine's.
   [/^npm cache clean --force$/, () => undefined],
+  [/^mkdir (\S+)$/, (cwd, [, path = '']) => mkdirSync(join(cwd, path))],
+  // The image's user owns the compile cache; here one user builds and runs everything.
+  [/^chown node (\S+)$/, () => undefined],
+  // With the ENV set so far in the image (NODE_COMPILE_CACHE among it), by this checkout's Node.
+  [
+    /^node ((?:\S+ ?)+)$/,
+    (cwd, [, nodeArgs = '']) =>
+      execFileSync(process.execPath, nodeArgs.split(' '), {
+        cwd,
+        env: { PATH: process.env['PATH'] ?? '', ...imageEnvironment() },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+  ],
 ];
 const rmAll = { recursive: true, force: true };
 
@@ -164,6 +177,19 @@ describe('the image, rebuilt without Docker from the Dockerfile', () => {
     } finally {
       expect(await server.stop()).toBe(0);
     }
+  });
+
+  it('starts from the compile cache filled at build time: no module of the build is compiled again', async () => {
+    const server = await start({ NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
+    try {
+      expect((await mint(server.url)).body.data?.['createConversationSession']).toMatchObject({ token: 'tok_image' });
+    } finally {
+      await server.stop();
+    }
+    const loaded = [...server.output().matchAll(/V8 code cache for ESM (file:\S+) was (\w+)/g)];
+    const fromBuild = loaded.filter(([, url]) => url!.includes('/dist/'));
+    expect(fromBuild.map(([, url]) => url)).toContain(`file://${workdir}/dist/server.js`);
+    expect(fromBuild.filter(([, , verdict]) => verdict !== 'accepted')).toEqual([]);
   });
 
   it.each([{ NODE_ENV: 'development' }, { LOG_FORMAT: 'pretty' }])(

@@ -122,7 +122,10 @@ describe('npm run bench', () => {
     expect(output).toMatch(verified('gateway@HEAD'));
     // Both as the image runs them: the compiled build, not the TypeScript sources.
     for (const name of ['gateway', 'gateway@HEAD'])
-      expect(output).toContain(`${name} runs the image's command: node --max-semi-space-size=16 dist/server.js`);
+      expect(output).toContain(
+        `${name} runs the image's command: ` +
+          'NODE_COMPILE_CACHE=.node-compile-cache node --max-semi-space-size=16 dist/server.js',
+      );
     expect(output).toMatch(/gateway\/gateway@HEAD CPU per request\s+\d+\.\d+/);
     expect(output).toMatch(/gateway \(working tree\) vs gateway@HEAD, ratios gateway\/gateway@HEAD:/);
     expect(output).toMatch(/\n {2}throughput +CPU \d+ vs \d+ µs\/request: \d+\.\d+ .*req\/s: \d+\.\d+/);
