@@ -35,8 +35,12 @@ const PACKAGE_COMPONENTS: readonly [RegExp, Component][] = [
 ];
 
 const GC = /Scaveng|MarkCompact|Heap::CollectGarbage|Sweeper|IncrementalMarking|ConcurrentMarking|MinorMark/;
-const COMPILER =
-  /v8::internal::(?:compiler::|maglev::|baseline::|Compiler::|Deoptimizer|Parser|PreParser|interpreter::Bytecode)|Builtins_CompileLazy/;
+const COMPILER = new RegExp(
+  [
+    'v8::internal::(?:compiler::|maglev::|baseline::|Compiler::|Deoptimizer|Parser|PreParser|interpreter::Bytecode)',
+    'Builtins_CompileLazy',
+  ].join('|'),
+);
 
 /** Samples per component, and in all, from the text of `perf script`. */
 export function countSamples(script: string): { samples: Map<Component, number>; total: number } {
