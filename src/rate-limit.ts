@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
@@ -110,13 +109,8 @@ function assertPositiveInteger(name: string, value: number): void {
     throw new RangeError(`rate limit ${name} must be a positive integer, got ${value}`);
 }
 
-// ioredis is loaded only when REDIS_URL is set: a replica counting in memory never pays its
-// start-up time and memory (bench/README.md, "Measured changes"). It is CommonJS, so `require`
-// loads it on demand and `createRateLimiter` stays synchronous.
-const loadIoredis = (): typeof import('ioredis') => createRequire(import.meta.url)('ioredis');
-
 function connectRedis(url: string, onError: (error: Error) => void): Redis {
-  const redis = new (loadIoredis().Redis)(url, {
+  const redis = new Redis(url, {
     connectionName: 'session-gateway-rate-limit',
     // Fail commands now when not connected, and drop the ones in flight when the connection
     // breaks: the insurance limiter answers them. Resending a counter increment after a
