@@ -2,7 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { sendNodeResponse } from '@whatwg-node/server';
 import type { ExecutionResult, GraphQLError } from 'graphql';
-import { type GraphQLParams, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import {
+  type GraphQLParams,
+  maskError,
+  type Plugin,
+  type YogaInitialContext,
+  type YogaServerInstance,
+} from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { NodeHandler } from './edge.ts';
 import { EncodedResponse, encodingFetchAPI } from './encoded-response.ts';
@@ -42,7 +48,11 @@ export function createKnownOperationPath<TContext extends object>(
 ): NodeHandler {
   const { yoga, logger } = options;
   // Yoga's final plugin list (its own and ours, as envelop initialised them), typed protected.
-  const { plugins } = yoga as unknown as { plugins: Plugin[] };
+  const { plugins } = yoga as unknown as { plugins: Plugin<object, NodeServerContext>[] };
+  const paramsHooks = plugins.flatMap((plugin) => (plugin.onParams ? [plugin.onParams] : []));
+  const executionResultHooks = plugins.flatMap((plugin) =>
+    plugin.onExecutionResult ? [plugin.onExecutionResult] : [],
+  );
   const resultProcessHooks = plugins.flatMap((plugin) => (plugin.onResultProcess ? [plugin.onResultProcess] : []));
   const encodingAPI = encodingFetchAPI(yoga.fetchAPI);
   const toYoga: NodeHandler = (request, response) => void yoga(request, response);
@@ -53,11 +63,58 @@ export function createKnownOperationPath<TContext extends object>(
   const respond = async (request: Request, params: GraphQLParams, serverContext: ServerContext) => {
     let result: ExecutionResult;
     try {
-      result = (await yoga.getResultForParams({ params, request }, serverContext)) as ExecutionResult;
+      result = await resultForParams(request, params, serverContext);
     } catch (error) {
       result = { errors: [masked(error)] };
     }
     return processResult(request, result, serverContext);
+  };
+
+  /**
+   * Yoga's `getResultForParams` (graphql-yoga/src/server.ts): the `onParams` hooks, which may
+   * replace the params, the handler or the result; Yoga's params handler (its envelop pipeline);
+   * then the `onExecutionResult` hooks. Like `processResult` below, it waits only for a hook that
+   * returns a promise, where Yoga's chains a promise-like object and closures through every hook
+   * (measured: bench/README.md, "Measured changes").
+   */
+  const resultForParams = async (request: Request, initial: GraphQLParams, serverContext: ServerContext) => {
+    // Yoga's params handler makes it the GraphQL context, adding `request` and `params`.
+    const context = serverContext as ServerContext & YogaInitialContext;
+    let params = initial;
+    let paramsHandler = yoga.handleParams;
+    let early: unknown;
+    for (const hook of paramsHooks) {
+      const running: unknown = hook({
+        params,
+        request,
+        setParams: (next) => {
+          params = next;
+        },
+        paramsHandler,
+        setParamsHandler: (next) => {
+          paramsHandler = next;
+        },
+        setResult: (next) => {
+          early = next;
+        },
+        fetchAPI: yoga.fetchAPI,
+        context,
+      });
+      if (isThenable(running)) await running;
+    }
+    let result = (early || (await paramsHandler({ request, params, context }))) as ExecutionResult;
+    for (const hook of executionResultHooks) {
+      const running: unknown = hook({
+        result,
+        setResult: (next) => {
+          result = next as ExecutionResult;
+        },
+        request,
+        context,
+      });
+      if (isThenable(running)) await running;
+    }
+    return result;
   };
 
   /**
