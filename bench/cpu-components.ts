@@ -42,19 +42,52 @@ const COMPILER = new RegExp(
   ].join('|'),
 );
 
-/** Samples per component, and in all, from the text of `perf script`. */
-export function countSamples(script: string): { samples: Map<Component, number>; total: number } {
+export interface SampleCounts {
+  samples: Map<Component, number>;
+  /** Samples per JavaScript function (the frame that named the component), e.g. `answer dist/http/x.js:73`. */
+  functions: Map<string, number>;
+  total: number;
+}
+
+/** Samples per component, per JavaScript function, and in all, from the text of `perf script`. */
+export function countSamples(script: string): SampleCounts {
   const samples = new Map<Component, number>(COMPONENTS.map((component) => [component, 0]));
+  const functions = new Map<string, number>();
   let total = 0;
   // Samples are separated by blank lines: a header line (thread name first), then one frame per line.
   for (const block of script.split(/\n\s*\n/)) {
     const [header, ...frames] = block.split('\n').filter((line) => line.trim() !== '');
     if (!header || frames.length === 0) continue;
-    const component = componentOf(header.trim().split(/\s+/)[0] ?? '', frames);
+    const thread = header.trim().split(/\s+/)[0] ?? '';
+    const component = componentOf(thread, frames);
     samples.set(component, (samples.get(component) ?? 0) + 1);
+    const name = JS_COMPONENTS.has(component) ? functionOf(frames) : undefined;
+    if (name) functions.set(name, (functions.get(name) ?? 0) + 1);
     total++;
   }
-  return { samples, total };
+  return { samples, functions, total };
+}
+
+const JS_COMPONENTS = new Set<Component>([
+  'node core (http, net, streams, timers, promises)',
+  'undici (upstream client)',
+  'GraphQL execution (graphql-js)',
+  'Yoga, envelop, whatwg-node',
+  'Pothos plugins',
+  'logging (pino)',
+  'metrics (prom-client)',
+  'own code',
+  'other packages',
+]);
+
+/** The innermost JavaScript frame with a file, as `name path:line` relative to node_modules or the checkout. */
+function functionOf(frames: readonly string[]): string | undefined {
+  const frame = frames.find((line) => line.includes(' JS:') && /(node:|\/)\S+:\d+/.test(line));
+  const match = frame && /JS:[*~+^]?'?(\S*) (\S+?):(\d+):\d+/.exec(frame);
+  if (!match) return undefined;
+  const [, name, file = '', line] = match;
+  const path = file.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/.*?\/(dist|bench)\//, '$1/');
+  return `${name || '(anonymous)'} ${path}:${line}`;
 }
 
 function componentOf(thread: string, frames: readonly string[]): Component {

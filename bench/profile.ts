@@ -34,7 +34,11 @@ interface TargetProfile {
   /** Sampled CPU time, µs per request. */
   sampledUsPerRequest: number;
   components: Record<Component, number>;
+  /** The JavaScript functions with the most samples (builtins counted for their caller), µs per request. */
+  topFunctions: { name: string; usPerRequest: number }[];
 }
+
+const TOP_FUNCTIONS = 15;
 
 /** Says why `perf` cannot profile here, or undefined when it can. */
 export function perfUnavailable(): string | undefined {
@@ -59,11 +63,14 @@ export async function profile(session: Session, machine: Machine): Promise<boole
   const table = formatProfile(profiles);
   log(`\nProfile: CPU µs per request by component at ${rate} req/s, ${options.connections} connections\n\n${table}`);
   const [floor, gateway] = profiles;
-  if (floor && gateway)
+  if (floor && gateway) {
     log(
       `\n  gateway/floor CPU per request ${fmt(gateway.cpuUsPerRequest / floor.cpuUsPerRequest, 2)}; ` +
         'the difference column is what the gateway adds, largest first',
     );
+    log(`\nThe gateway's ${TOP_FUNCTIONS} costliest JavaScript functions (V8's builtins counted for their caller):`);
+    for (const { name, usPerRequest } of gateway.topFunctions) log(`  ${fmt(usPerRequest, 1).padStart(6)} µs  ${name}`);
+  }
   const result = { mode: 'profile', machine, options, rate, profiles, problems: session.problems };
   const stamp = stampOf(new Date());
   writeResult(session, [`profile-${stamp}.json`, 'profile-latest.json'], `${JSON.stringify(result, null, 2)}\n`);
@@ -105,7 +112,7 @@ async function profileTarget(session: Session, target: Target, rate: number): Pr
       maxBuffer: 2 ** 30,
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const { samples, total } = countSamples(script.toString('utf8'));
+    const { samples, functions, total } = countSamples(script.toString('utf8'));
     const perRequest = (count: number): number =>
       round((count * 1e6) / SAMPLES_PER_SECOND / Math.max(1, result.requests), 1);
     const profiled: TargetProfile = {
@@ -117,6 +124,10 @@ async function profileTarget(session: Session, target: Target, rate: number): Pr
         Component,
         number
       >,
+      topFunctions: [...functions]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, TOP_FUNCTIONS)
+        .map(([name, count]) => ({ name, usPerRequest: perRequest(count) })),
     };
     log(
       `  ${target.name}: ${result.requests} requests, CPU ${profiled.cpuUsPerRequest} µs/req, ` +

@@ -31,7 +31,7 @@ describe('the profile attributes each sample to one component', () => {
       sample('MainThread', `node::http_parser::Parser::Execute+0x76 ${NODE}`),
       sample('libuv-worker', `write+0x1 (/usr/lib/libc.so.6)`),
     ].join('\n');
-    const { samples, total } = countSamples(script);
+    const { samples, functions, total } = countSamples(script);
     expect(total).toBe(11);
     expect(Object.fromEntries([...samples].filter(([, count]) => count > 0))).toEqual({
       'GC, V8 helper threads': 1,
@@ -45,5 +45,10 @@ describe('the profile attributes each sample to one component', () => {
       'node core (http, net, streams, timers, promises)': 2,
       'other threads': 1,
     });
+    // JavaScript is named by the frame that gave the component, V8's builtins counted for their caller.
+    expect(functions.get('_resume undici/lib/client.js:789')).toBe(1);
+    expect(functions.get('answer dist/http/known-operation-path.js:73')).toBe(1);
+    expect(functions.get('processTicksAndRejections node:internal/process/task_queues:72')).toBe(1);
+    expect([...functions.keys()].some((name) => name.includes('Scavenger'))).toBe(false);
   });
 });
