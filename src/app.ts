@@ -8,8 +8,9 @@ import { createContext, type GraphQLContext, type ServiceInfo } from './context.
 import { lazyGraphiQLPage } from './graphiql/page.ts';
 import { createClientAddress } from './http/client-address.ts';
 import { createEdge, type NodeHandler } from './http/edge.ts';
-import { createKnownOperationPath, type NodeServerContext } from './http/known-operation-path.ts';
+import { createKnownOperationPath } from './http/known-operation-path.ts';
 import { type RequestRecord, recordOf } from './http/request-record.ts';
+import type { NodeServerContext } from './http/yoga-pipeline.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import { gatewayPlugins, type PluginEntry, preparePlugins, requestsForYoga } from './plugins/index.ts';
 import type { RateLimiter } from './rate-limit.ts';

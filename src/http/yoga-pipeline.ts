@@ -1,0 +1,147 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import {
+  type GraphQLParams,
+  maskError,
+  type Plugin,
+  type YogaInitialContext,
+  type YogaServerInstance,
+} from 'graphql-yoga';
+import { encodingFetchAPI } from './encoded-response.ts';
+
+/*
+ * Yoga's GraphQL pipeline for parsed params, as the known-operation path runs it: Yoga's params
+ * handling (`onParams`, its params handler with the envelop pipeline, `onExecutionResult`) and
+ * result processing (`onResultProcess`), with the hooks of Yoga's final plugin list in Yoga's
+ * order. Yoga exports neither step as a function that skips its promise helpers, which build a
+ * promise-like object and closures for every hook (bench/README.md, "Measured changes"); here,
+ * plain loops wait only for a hook that returns a promise.
+ */
+
+/** What Yoga's node adapter gives each request as its server context. */
+export type NodeServerContext = { req: IncomingMessage; res: ServerResponse };
+
+type ServerContext = NodeServerContext & { waitUntil(promise: Promise<void> | void): void };
+type ResultProcessor = Parameters<Parameters<NonNullable<Plugin['onResultProcess']>>[0]['setResultProcessor']>[0];
+
+export function createYogaPipeline<TContext extends object>(yoga: YogaServerInstance<NodeServerContext, TContext>) {
+  // Yoga's final plugin list (its own and ours, as envelop initialised them), typed protected.
+  const { plugins } = yoga as unknown as { plugins: Plugin<object, NodeServerContext>[] };
+  const paramsHooks = plugins.flatMap((plugin) => (plugin.onParams ? [plugin.onParams] : []));
+  const executionResultHooks = plugins.flatMap((plugin) =>
+    plugin.onExecutionResult ? [plugin.onExecutionResult] : [],
+  );
+  const resultProcessHooks = plugins.flatMap((plugin) => (plugin.onResultProcess ? [plugin.onResultProcess] : []));
+  // Built with it, a JSON answer is an EncodedResponse, which the caller writes in one go.
+  const encodingAPI = encodingFetchAPI(yoga.fetchAPI);
+
+  /** Yoga's answer for parsed params: its params handling and envelop pipeline, then its result processing. */
+  const respond = async (request: Request, params: GraphQLParams, serverContext: ServerContext) => {
+    let result: ExecutionResult;
+    try {
+      result = await resultForParams(request, params, serverContext);
+    } catch (error) {
+      result = { errors: [masked(error)] };
+    }
+    return processResult(request, result, serverContext);
+  };
+
+  /**
+   * Yoga's `getResultForParams` (graphql-yoga/src/server.ts): the `onParams` hooks, which may
+   * replace the params, the handler or the result; Yoga's params handler (its envelop pipeline);
+   * then the `onExecutionResult` hooks. Like `processResult` below, it waits only for a hook that
+   * returns a promise, where Yoga's chains a promise-like object and closures through every hook
+   * (measured: bench/README.md, "Measured changes").
+   */
+  const resultForParams = async (request: Request, initial: GraphQLParams, serverContext: ServerContext) => {
+    // Yoga's params handler makes it the GraphQL context, adding `request` and `params`.
+    const context = serverContext as ServerContext & YogaInitialContext;
+    let params = initial;
+    let paramsHandler = yoga.handleParams;
+    let early: unknown;
+    for (const hook of paramsHooks) {
+      const running: unknown = hook({
+        params,
+        request,
+        setParams: (next) => {
+          params = next;
+        },
+        paramsHandler,
+        setParamsHandler: (next) => {
+          paramsHandler = next;
+        },
+        setResult: (next) => {
+          early = next;
+        },
+        fetchAPI: yoga.fetchAPI,
+        context,
+      });
+      if (isThenable(running)) await running;
+    }
+    let result = (early || (await paramsHandler({ request, params, context }))) as ExecutionResult;
+    for (const hook of executionResultHooks) {
+      const running: unknown = hook({
+        result,
+        setResult: (next) => {
+          result = next as ExecutionResult;
+        },
+        request,
+        context,
+      });
+      if (isThenable(running)) await running;
+    }
+    return result;
+  };
+
+  /**
+   * Yoga's `processResult` (graphql-yoga/src/process-request.ts), which the package does not
+   * export: the `onResultProcess` hooks choose the media type and encoder, or 406. Like Yoga's
+   * (`iterateAsync`), it waits only for a hook that returns a promise: none of Yoga's does.
+   */
+  const processResult = (request: Request, initial: ExecutionResult, serverContext: ServerContext) => {
+    let result = initial;
+    let processor: ResultProcessor | undefined;
+    let mediaType = '*/*';
+    const acceptableMediaTypes: string[] = [];
+    const setResult = (next: unknown): void => {
+      result = next as ExecutionResult;
+    };
+    const setResultProcessor = (next: ResultProcessor, accepted: string): void => {
+      processor = next;
+      mediaType = accepted;
+    };
+    const runFrom = (first: number): Response | Promise<Response> => {
+      for (let index = first; index < resultProcessHooks.length; index++) {
+        const running: unknown = resultProcessHooks[index]!({
+          request,
+          acceptableMediaTypes,
+          result,
+          setResult,
+          ...(processor && { resultProcessor: processor }),
+          setResultProcessor,
+          serverContext,
+        });
+        if (isThenable(running)) return Promise.resolve(running).then(() => runFrom(index + 1));
+      }
+      if (!processor) {
+        const accept = acceptableMediaTypes.join('; charset=utf-8, ');
+        return new encodingAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept } });
+      }
+      return processor(result, encodingAPI, mediaType);
+    };
+    return runFrom(0);
+  };
+
+  /** As Yoga's `handleError` with `maskedErrors: { isDev: false }`: our GraphQL errors as they are, others masked. */
+  const masked = (error: unknown) => {
+    const maskedError = maskError(error, 'Unexpected error.', false);
+    if (maskedError !== error) yoga.logger.error(error);
+    return maskedError as GraphQLError;
+  };
+
+  return { respond };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}
