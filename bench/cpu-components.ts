@@ -68,14 +68,10 @@ export function countSamples(script: string): SampleCounts {
   return { samples, functions, total };
 }
 
+// The components named by a JavaScript frame: its package, node core, own code, other packages.
 const JS_COMPONENTS = new Set<Component>([
+  ...PACKAGE_COMPONENTS.map(([, component]) => component),
   'node core (http, net, streams, timers, promises)',
-  'undici (upstream client)',
-  'GraphQL execution (graphql-js)',
-  'Yoga, envelop, whatwg-node',
-  'Pothos plugins',
-  'logging (pino)',
-  'metrics (prom-client)',
   'own code',
   'other packages',
 ]);
