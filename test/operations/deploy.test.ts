@@ -181,8 +181,11 @@ function imageEnv(): Record<string, string> {
 }
 
 /** Every variable the gateway reads: the names in its schema of variables. */
-function variablesTheGatewayReads(): Set<string> {
-  return new Set(VARIABLE_NAMES);
+// Set by the image for Node itself, not for the gateway: its compile cache (Dockerfile).
+const READ_BY_NODE = ['NODE_COMPILE_CACHE'];
+
+function variablesTheProcessReads(): Set<string> {
+  return new Set([...VARIABLE_NAMES, ...READ_BY_NODE]);
 }
 
 function tryLoadConfig(env: Record<string, string>): { config?: Readonly<Config>; problems: string[] } {
@@ -367,7 +370,7 @@ function environmentProblems(manifests: Manifest[]): string[] {
   const container = gatewayContainer(deployment);
   const { env, fromSecret } = resolveEnv(manifests, container);
   const { config, problems } = deploymentConfig(manifests);
-  const known = variablesTheGatewayReads();
+  const known = variablesTheProcessReads();
   for (const name of Object.keys(env))
     if (!known.has(name)) problems.push(`${name} is not a variable the gateway reads`);
   if (config) {
@@ -599,7 +602,7 @@ function composeProblems(compose: Compose): string[] {
     problems.push('the gateway must be built from ./Dockerfile');
 
   const env = composeEnv(gateway);
-  const known = variablesTheGatewayReads();
+  const known = variablesTheProcessReads();
   for (const name of Object.keys(env))
     if (!known.has(name)) problems.push(`${name} is not a variable the gateway reads`);
   const { config, problems: configProblems } = tryLoadConfig({ ...imageEnv(), ...env });
