@@ -37,7 +37,8 @@ RUN mkdir .node-compile-cache && chown node .node-compile-cache
 USER node
 # Fills the compile cache, as the user that runs the server (Node keeps one cache per user id):
 # loading the modules is most of the start-up, and compiling them again most of that
-# (bench/README.md, "Measured changes"). `--version` loads every module and exits.
+# (bench/README.md, "Measured changes"). `--version` loads every module imported at start (not
+# OpenTelemetry's SDK, which only tracing loads) and exits.
 RUN node dist/server.js --version
 EXPOSE 4000
 # bash's /dev/tcp rather than a second Node process per probe (the image has no curl or wget):

@@ -42,30 +42,34 @@ const COMPILER = new RegExp(
   ].join('|'),
 );
 
-export interface SampleCounts {
-  samples: Map<Component, number>;
-  /** Samples per JavaScript function (the frame that named the component), e.g. `answer dist/http/x.js:73`. */
+/** CPU time in nanoseconds: per component, per JavaScript function, and in all. */
+export interface CpuTime {
+  components: Map<Component, number>;
+  /** Per JavaScript function (the frame that named the component), e.g. `answer dist/http/x.js:73`. */
   functions: Map<string, number>;
   total: number;
 }
 
-/** Samples per component, per JavaScript function, and in all, from the text of `perf script`. */
-export function countSamples(script: string): SampleCounts {
-  const samples = new Map<Component, number>(COMPONENTS.map((component) => [component, 0]));
+/**
+ * Sums the CPU time of the samples in the text of `perf script`: each sample is a header line
+ * (the thread's name first, the sample's period in ns before the event's name), then its frames,
+ * innermost first; a blank line ends it.
+ */
+export function sumCpuTime(script: string): CpuTime {
+  const components = new Map<Component, number>(COMPONENTS.map((component) => [component, 0]));
   const functions = new Map<string, number>();
   let total = 0;
-  // Samples are separated by blank lines: a header line (thread name first), then one frame per line.
   for (const block of script.split(/\n\s*\n/)) {
     const [header, ...frames] = block.split('\n').filter((line) => line.trim() !== '');
-    if (!header || frames.length === 0) continue;
-    const thread = header.trim().split(/\s+/)[0] ?? '';
-    const component = componentOf(thread, frames);
-    samples.set(component, (samples.get(component) ?? 0) + 1);
+    const period = Number(/\s(\d+)\s+cpu-clock/.exec(header ?? '')?.[1]);
+    if (!header || frames.length === 0 || !(period > 0)) continue;
+    const component = componentOf(header.trim().split(/\s+/)[0] ?? '', frames);
+    components.set(component, (components.get(component) ?? 0) + period);
     const name = JS_COMPONENTS.has(component) ? functionOf(frames) : undefined;
-    if (name) functions.set(name, (functions.get(name) ?? 0) + 1);
-    total++;
+    if (name) functions.set(name, (functions.get(name) ?? 0) + period);
+    total += period;
   }
-  return { samples, functions, total };
+  return { components, functions, total };
 }
 
 // The components named by a JavaScript frame: its package, node core, own code, other packages.
@@ -76,9 +80,11 @@ const JS_COMPONENTS = new Set<Component>([
   'other packages',
 ]);
 
+const isJavaScript = (frame: string): boolean => frame.includes(' JS:') && /(node:|\/)\S+:\d+/.test(frame);
+
 /** The innermost JavaScript frame with a file, as `name path:line` relative to node_modules or the checkout. */
 function functionOf(frames: readonly string[]): string | undefined {
-  const frame = frames.find((line) => line.includes(' JS:') && /(node:|\/)\S+:\d+/.test(line));
+  const frame = frames.find(isJavaScript);
   const match = frame && /JS:[*~+^]?'?(\S*) (\S+?):(\d+):\d+/.exec(frame);
   if (!match) return undefined;
   const [, name, file = '', line] = match;
@@ -93,19 +99,21 @@ function componentOf(thread: string, frames: readonly string[]): Component {
   if (thread !== 'MainThread' && thread !== 'node') return 'other threads';
   if (GC.test(stack)) return 'GC, main thread';
   if (frames[0]?.includes('[kernel')) return 'kernel (sockets, epoll, wake-ups)';
-  const javascript = frames.find((frame) => frame.includes(' JS:') && /(node:|\/)\S+:\d+/.test(frame));
-  if (!javascript) {
-    if (COMPILER.test(stack)) return 'JIT compiler, main thread';
+  const first = frames.findIndex(isJavaScript);
+  // Native frames inside the innermost JavaScript one: compiling, or the builtins it called.
+  if (frames.slice(0, first === -1 ? undefined : first).some((frame) => COMPILER.test(frame)))
+    return 'JIT compiler, main thread';
+  if (first === -1) {
     // Node's own C++ (the HTTP parser, stream reads) runs from the event loop without a JS frame.
     return stack.includes(' node::') ? 'node core (http, net, streams, timers, promises)' : 'native, unattributed';
   }
-  if (COMPILER.test(frames[0] ?? '')) return 'JIT compiler, main thread';
-  return componentOfFile(javascript);
+  return componentOfFile(frames[first] ?? '');
 }
 
 function componentOfFile(frame: string): Component {
   if (/ node:/.test(frame)) return 'node core (http, net, streams, timers, promises)';
-  const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(frame)?.[1];
+  // The last node_modules/ in the path: a package nested in another counts as itself.
+  const name = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(frame)?.[1];
   if (!name) return 'own code';
   return PACKAGE_COMPONENTS.find(([pattern]) => pattern.test(name))?.[1] ?? 'other packages';
 }

@@ -9,7 +9,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMPONENTS, type Component, countSamples } from './cpu-components.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import { COMPONENTS, type Component, sumCpuTime } from './cpu-components.ts';
 import { runLoad } from './load.ts';
 import { type Machine, machineShort } from './machine.ts';
 import { cpuTimeMs } from './proc.ts';
@@ -18,13 +19,12 @@ import { withRunning } from './running.ts';
 import { checkClean, type Session, stampOf, writeResult } from './session.ts';
 import { type Target, targetSpecs } from './targets.ts';
 
-/** Node's flags for a profiled target: JIT code named in /tmp/perf-<pid>.map for perf. */
-export const PROFILE_NODE_FLAGS = ['--perf-basic-prof'];
-
 /** Both targets sustain it on a 2-core machine (the gateway's maximum here is some 5,000 req/s). */
 export const DEFAULT_PROFILE_RATE = 2000;
 
 const SAMPLES_PER_SECOND = 999;
+// How long perf gets to refuse (permissions, a gone process) before the load starts.
+const PERF_START_MS = 300;
 
 interface TargetProfile {
   target: string;
@@ -88,56 +88,67 @@ async function profileTarget(session: Session, target: Target, rate: number): Pr
   const load = { connections: options.connections, duration: options.duration, rate };
   if (options.warmup > 0)
     checkClean(session, await runLoad(target.request, { ...load, duration: options.warmup }), `${target.name} warm-up`);
-  const file = join(tmpdir(), `bench-perf-${target.child.pid}.data`);
-  const perf = spawn(
-    'perf',
-    ['record', '-q', '-F', String(SAMPLES_PER_SECOND), '-g', '-p', String(target.child.pid), '-o', file],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let perfErrors = '';
-  perf.stderr.on('data', (chunk: Buffer) => (perfErrors += chunk));
-  // perf stops on SIGINT, writing what it sampled.
-  const stopped = new Promise<boolean>((resolve) =>
-    perf.once('exit', (code, signal) => resolve(code === 0 || signal === 'SIGINT')),
-  );
-  const cpu0 = cpuTimeMs(target.child.pid);
-  const result = await runLoad(target.request, load);
-  const cpuMs = cpuTimeMs(target.child.pid) - cpu0;
-  perf.kill('SIGINT');
-  const recorded = await stopped;
-  checkClean(session, result, `${target.name} profile`);
+  const pid = target.child.pid;
+  const file = join(tmpdir(), `bench-perf-${pid}.data`);
   try {
-    if (!recorded) throw new Error(`perf record failed: ${perfErrors.trim()}`);
+    const perf = await startPerf(pid, file);
+    const cpu0 = cpuTimeMs(pid);
+    const result = await runLoad(target.request, load).finally(() => perf.stop());
+    const cpuMs = cpuTimeMs(pid) - cpu0;
+    await perf.stopped;
+    checkClean(session, result, `${target.name} profile`);
     const script = execFileSync('perf', ['script', '-i', file], {
       maxBuffer: 2 ** 30,
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const { samples, functions, total } = countSamples(script.toString('utf8'));
-    const perRequest = (count: number): number =>
-      round((count * 1e6) / SAMPLES_PER_SECOND / Math.max(1, result.requests), 1);
+    const cpu = sumCpuTime(script.toString('utf8'));
+    const perRequest = (ns: number): number => round(ns / 1000 / Math.max(1, result.requests), 1);
     const profiled: TargetProfile = {
       target: target.name,
       requests: result.requests,
       cpuUsPerRequest: round((cpuMs * 1000) / Math.max(1, result.requests), 0),
-      sampledUsPerRequest: perRequest(total),
-      components: Object.fromEntries(COMPONENTS.map((c) => [c, perRequest(samples.get(c) ?? 0)])) as Record<
+      sampledUsPerRequest: perRequest(cpu.total),
+      components: Object.fromEntries(COMPONENTS.map((c) => [c, perRequest(cpu.components.get(c) ?? 0)])) as Record<
         Component,
         number
       >,
-      topFunctions: [...functions]
+      topFunctions: [...cpu.functions]
         .sort((a, b) => b[1] - a[1])
         .slice(0, TOP_FUNCTIONS)
-        .map(([name, count]) => ({ name, usPerRequest: perRequest(count) })),
+        .map(([name, ns]) => ({ name, usPerRequest: perRequest(ns) })),
     };
     log(
       `  ${target.name}: ${result.requests} requests, CPU ${profiled.cpuUsPerRequest} µs/req, ` +
-        `${total} samples (${profiled.sampledUsPerRequest} µs/req)`,
+        `${profiled.sampledUsPerRequest} µs/req sampled`,
     );
     return profiled;
   } finally {
     rmSync(file, { force: true });
-    rmSync(`/tmp/perf-${target.child.pid}.map`, { force: true });
+    rmSync(`/tmp/perf-${pid}.map`, { force: true });
   }
+}
+
+/**
+ * `perf record` sampling every thread of `pid` on CPU time into `file`. It fails here, before any
+ * load, when perf cannot sample (no permission, no such process); `stop()` ends it with SIGINT,
+ * on which perf writes what it sampled, and `stopped` settles once it has.
+ */
+async function startPerf(pid: number, file: string): Promise<{ stop(): void; stopped: Promise<void> }> {
+  const args = ['record', '-q', '-e', 'cpu-clock', '-F', String(SAMPLES_PER_SECOND), '-g', '-p', String(pid)];
+  const perf = spawn('perf', [...args, '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  perf.stderr.on('data', (chunk: Buffer) => (errors += chunk));
+  const stopped = new Promise<void>((resolve, reject) => {
+    perf.once('error', (error) => reject(new Error(`perf record could not start: ${error.message}`)));
+    perf.once('exit', (code, signal) =>
+      code === 0 || signal === 'SIGINT' ? resolve() : reject(new Error(`perf record failed: ${errors.trim()}`)),
+    );
+  });
+  stopped.catch(() => undefined); // awaited by the caller, unless the load failed first
+  // perf refuses at once or not at all.
+  const early = await Promise.race([stopped.then(() => 'exited'), delay(PERF_START_MS)]);
+  if (early === 'exited') throw new Error(`perf record stopped before the load: ${errors.trim()}`);
+  return { stop: () => void perf.kill('SIGINT'), stopped };
 }
 
 /** Rows: components, largest difference first, then the totals. */

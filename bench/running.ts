@@ -6,10 +6,9 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { verifyTarget } from './answers.ts';
 import { type Child, ROOT_DIR } from './processes.ts';
-import { PROFILE_NODE_FLAGS } from './profile.ts';
 import { round } from './results.ts';
 import type { Session } from './session.ts';
-import { startTarget, startUpstream, type Target, type TargetSpec } from './targets.ts';
+import { PROFILE_NODE_FLAGS, startTarget, startUpstream, type Target, type TargetSpec } from './targets.ts';
 
 export interface Running {
   scenario: string;

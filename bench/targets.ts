@@ -33,6 +33,12 @@ export function targetSpecs(kinds: readonly TargetKind[], baseline: BaselineGate
   });
 }
 
+/**
+ * Node's flags for a profiled target (`--profile`): JIT code named in /tmp/perf-<pid>.map for perf,
+ * and V8's log (which that flag turns on, into the working folder) thrown away.
+ */
+export const PROFILE_NODE_FLAGS = ['--perf-basic-prof', '--logfile=/dev/null'];
+
 export interface TargetEnvironment {
   /** Base URL of the upstream emulator the proxies call. */
   upstreamUrl: string;

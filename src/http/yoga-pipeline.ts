@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import {
+  createGraphQLError,
   type GraphQLParams,
-  maskError,
   type Plugin,
   type YogaInitialContext,
+  type YogaMaskedErrorOpts,
   type YogaServerInstance,
 } from 'graphql-yoga';
 import { encodingFetchAPI } from './encoded-response.ts';
@@ -32,18 +33,22 @@ export function createYogaPipeline<TContext extends object>(yoga: YogaServerInst
     plugin.onExecutionResult ? [plugin.onExecutionResult] : [],
   );
   const resultProcessHooks = plugins.flatMap((plugin) => (plugin.onResultProcess ? [plugin.onResultProcess] : []));
+  // Yoga's masking options, typed private; the app always masks (`maskedErrors` in src/app.ts).
+  const { maskedErrorsOpts: maskedErrors } = yoga as unknown as { maskedErrorsOpts: YogaMaskedErrorOpts };
   // Built with it, a JSON answer is an EncodedResponse, which the caller writes in one go.
   const encodingAPI = encodingFetchAPI(yoga.fetchAPI);
 
-  /** Yoga's answer for parsed params: its params handling and envelop pipeline, then its result processing. */
+  /**
+   * Yoga's answer for parsed params: its params handling and envelop pipeline, then its result
+   * processing; as in Yoga's request handler, an error in either is answered through the result
+   * processing with the errors Yoga's `handleError` makes of it.
+   */
   const respond = async (request: Request, params: GraphQLParams, serverContext: ServerContext) => {
-    let result: ExecutionResult;
     try {
-      result = await resultForParams(request, params, serverContext);
+      return await processResult(request, await resultForParams(request, params, serverContext), serverContext);
     } catch (error) {
-      result = { errors: [masked(error)] };
+      return processResult(request, { errors: errorsOf(error) }, serverContext);
     }
-    return processResult(request, result, serverContext);
   };
 
   /**
@@ -58,7 +63,7 @@ export function createYogaPipeline<TContext extends object>(yoga: YogaServerInst
     const context = serverContext as ServerContext & YogaInitialContext;
     let params = initial;
     let paramsHandler = yoga.handleParams;
-    let early: unknown;
+    let resultFromHook: unknown;
     for (const hook of paramsHooks) {
       const running: unknown = hook({
         params,
@@ -71,14 +76,14 @@ export function createYogaPipeline<TContext extends object>(yoga: YogaServerInst
           paramsHandler = next;
         },
         setResult: (next) => {
-          early = next;
+          resultFromHook = next;
         },
         fetchAPI: yoga.fetchAPI,
         context,
       });
       if (isThenable(running)) await running;
     }
-    let result = (early || (await paramsHandler({ request, params, context }))) as ExecutionResult;
+    let result = (resultFromHook || (await paramsHandler({ request, params, context }))) as ExecutionResult;
     for (const hook of executionResultHooks) {
       const running: unknown = hook({
         result,
@@ -132,14 +137,38 @@ export function createYogaPipeline<TContext extends object>(yoga: YogaServerInst
     return runFrom(0);
   };
 
-  /** As Yoga's `handleError` with `maskedErrors: { isDev: false }`: our GraphQL errors as they are, others masked. */
-  const masked = (error: unknown) => {
-    const maskedError = maskError(error, 'Unexpected error.', false);
+  /**
+   * Yoga's `handleError` (graphql-yoga/src/error.ts, not exported), with Yoga's own masking
+   * options: an aggregate error's errors one by one, nothing for an abort, every other error
+   * masked unless it is one of ours, and logged when it was.
+   */
+  const errorsOf = (error: unknown): GraphQLError[] => {
+    if (error !== null && typeof error === 'object' && 'errors' in error && Array.isArray(error.errors))
+      return [...new Set(error.errors.flatMap(errorsOf))];
+    if (isAbortError(error)) {
+      yoga.logger.debug('Request aborted');
+      return [];
+    }
+    const maskedError = maskedErrors.maskError(error, maskedErrors.errorMessage, maskedErrors.isDev);
     if (maskedError !== error) yoga.logger.error(error);
-    return maskedError as GraphQLError;
+    return [
+      maskedError instanceof GraphQLError
+        ? maskedError
+        : createGraphQLError(maskedError.message, { originalError: maskedError }),
+    ];
   };
 
   return { respond };
+}
+
+/** Yoga's `isAbortError`: how fetch and AbortSignal say a request was cancelled. */
+function isAbortError(error: unknown): boolean {
+  const { constructor, name } = (error ?? {}) as { constructor?: { name?: string }; name?: unknown };
+  return (
+    typeof error === 'object' &&
+    constructor?.name === 'DOMException' &&
+    ['AbortError', 'TimeoutError'].includes(String(name))
+  );
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

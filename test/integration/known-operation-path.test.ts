@@ -425,6 +425,25 @@ describe('a plugin added to the list', () => {
     });
   });
 
+  it('whose result processing throws: both paths answer the masked error through it, as Yoga does', async () => {
+    const failing: PluginEntry = {
+      name: 'fails to encode',
+      plugin: {
+        onResultProcess: ({ result }) => {
+          if (!Array.isArray(result) && 'data' in result && result.data)
+            throw new TypeError('encoder bug at /srv/gateway/src/encoder.ts:7');
+        },
+      },
+    };
+    await withPair(emulator.url, { plugins: [failing] }, async (pair) => {
+      const { known, yogaOnly, taken } = await bothPaths(pair, { body: mutation });
+      expect(taken).toBe(true);
+      expect(known).toEqual(yogaOnly);
+      expect(known.body).toContain('"Unexpected error."');
+      expect(known.body).not.toContain('encoder.ts');
+    });
+  });
+
   const seen: string[] = [];
   const requestHook: Plugin = {
     onRequest: ({ request }) => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -12,10 +13,12 @@ const QUICK = ['--quick', '--rounds', '1', '--duration', '1', '--warmup', '0', '
 function runBench(
   args: string[],
   interrupt?: { when: RegExp; signal: NodeJS.Signals },
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child: ChildProcess = spawn(process.execPath, ['bench/run.ts', ...args], {
       cwd: ROOT,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -179,6 +182,13 @@ describe('npm run bench', () => {
       expect(target.sampledUsPerRequest).toBeLessThan(1.5 * target.cpuUsPerRequest);
     }
   }, 60_000);
+
+  it('with --profile and no perf on the PATH, says what to install and starts nothing', async () => {
+    const { code, output } = await runBench(['--profile'], undefined, { PATH: dirname(process.execPath) });
+    expect(code, output).toBe(1);
+    expect(output).toContain('--profile needs Linux perf (Debian: apt-get install linux-perf)');
+    expect(output).not.toMatch(/pid \d+/);
+  });
 
   it('--help lists every option bench/README.md documents', async () => {
     const { code, output } = await runBench(['--help']);
