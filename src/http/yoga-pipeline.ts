@@ -163,11 +163,11 @@ export function createYogaPipeline<TContext extends object>(yoga: YogaServerInst
 
 /** Yoga's `isAbortError`: how fetch and AbortSignal say a request was cancelled. */
 function isAbortError(error: unknown): boolean {
-  const { constructor, name } = (error ?? {}) as { constructor?: { name?: string }; name?: unknown };
+  const candidate = error as { constructor?: { name?: string }; name?: unknown } | null;
   return (
     typeof error === 'object' &&
-    constructor?.name === 'DOMException' &&
-    ['AbortError', 'TimeoutError'].includes(String(name))
+    candidate?.constructor?.name === 'DOMException' &&
+    (candidate.name === 'AbortError' || candidate.name === 'TimeoutError')
   );
 }
 
