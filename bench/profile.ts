@@ -13,7 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { COMPONENTS, type Component, sumCpuTime } from './cpu-components.ts';
 import { runLoad } from './load.ts';
 import { type Machine, machineShort } from './machine.ts';
-import { cpuTimeMs } from './proc.ts';
+import { cpuTimeMs, procStatus, resetPeakRss } from './proc.ts';
 import { fmt, round } from './results.ts';
 import { withRunning } from './running.ts';
 import { checkClean, type Session, stampOf, writeResult } from './session.ts';
@@ -33,6 +33,9 @@ interface TargetProfile {
   cpuUsPerRequest: number;
   /** Sampled CPU time, µs per request. */
   sampledUsPerRequest: number;
+  /** Resident memory before any request (loaded code and data), and its peak under this load, MB. */
+  rssBeforeLoadMb: number;
+  peakRssMb: number;
   components: Record<Component, number>;
   /** The JavaScript functions with the most samples (builtins counted for their caller), µs per request. */
   topFunctions: { name: string; usPerRequest: number }[];
@@ -68,6 +71,10 @@ export async function profile(session: Session, machine: Machine): Promise<boole
       `\n  gateway/floor CPU per request ${fmt(gateway.cpuUsPerRequest / floor.cpuUsPerRequest, 2)}; ` +
         'the difference column is what the gateway adds, largest first',
     );
+    log(
+      `  resident memory before any request → peak under this load: floor ${floor.rssBeforeLoadMb} → ` +
+        `${floor.peakRssMb} MB, gateway ${gateway.rssBeforeLoadMb} → ${gateway.peakRssMb} MB`,
+    );
     log(`\nThe gateway's ${TOP_FUNCTIONS} costliest JavaScript functions (V8's builtins counted for their caller):`);
     for (const { name, usPerRequest } of gateway.topFunctions) log(`  ${fmt(usPerRequest, 1).padStart(6)} µs  ${name}`);
   }
@@ -86,15 +93,18 @@ export async function profile(session: Session, machine: Machine): Promise<boole
 async function profileTarget(session: Session, target: Target, rate: number): Promise<TargetProfile> {
   const { options, log } = session;
   const load = { connections: options.connections, duration: options.duration, rate };
+  const rssBeforeLoadMb = round(procStatus(target.child.pid)?.rssMb ?? NaN, 0);
   if (options.warmup > 0)
     checkClean(session, await runLoad(target.request, { ...load, duration: options.warmup }), `${target.name} warm-up`);
   const pid = target.child.pid;
   const file = join(tmpdir(), `bench-perf-${pid}.data`);
   try {
     const perf = await startPerf(pid, file);
+    resetPeakRss(pid);
     const cpu0 = cpuTimeMs(pid);
     const result = await runLoad(target.request, load).finally(() => perf.stop());
     const cpuMs = cpuTimeMs(pid) - cpu0;
+    const peakRssMb = round(procStatus(pid)?.peakRssMb ?? NaN, 0);
     await perf.stopped;
     checkClean(session, result, `${target.name} profile`);
     const script = execFileSync('perf', ['script', '-i', file], {
@@ -108,6 +118,8 @@ async function profileTarget(session: Session, target: Target, rate: number): Pr
       requests: result.requests,
       cpuUsPerRequest: round((cpuMs * 1000) / Math.max(1, result.requests), 0),
       sampledUsPerRequest: perRequest(cpu.total),
+      rssBeforeLoadMb,
+      peakRssMb,
       components: Object.fromEntries(COMPONENTS.map((c) => [c, perRequest(cpu.components.get(c) ?? 0)])) as Record<
         Component,
         number

@@ -161,6 +161,9 @@ describe('npm run bench', () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/Profile: CPU µs per request by component at 300 req\/s/);
     expect(output).toMatch(/component\s+floor µs\/req\s+gateway µs\/req\s+difference/);
+    expect(output).toMatch(
+      /resident memory before any request → peak under this load: floor \d+ → \d+ MB, gateway \d+ → \d+ MB/,
+    );
     expect(output).toMatch(/The gateway's 15 costliest JavaScript functions .*\n +\d+\.\d µs {2}\S+ \S+:\d+\n/);
     const profile = JSON.parse(
       readFileSync(new URL('../../bench/results/profile-latest.json', import.meta.url), 'utf8'),
